@@ -12,6 +12,25 @@ import (
 	"github.com/google/uuid"
 )
 
+const siteGet = `-- name: SiteGet :one
+SELECT id, name, country, currency, timezone, created_at, version FROM core.site WHERE id = $1
+`
+
+func (q *Queries) SiteGet(ctx context.Context, id string) (CoreSite, error) {
+	row := q.db.QueryRow(ctx, siteGet, id)
+	var i CoreSite
+	err := row.Scan(
+		&i.ID,
+		&i.Name,
+		&i.Country,
+		&i.Currency,
+		&i.Timezone,
+		&i.CreatedAt,
+		&i.Version,
+	)
+	return i, err
+}
+
 const tokenByHash = `-- name: TokenByHash :one
 SELECT id, name, hash, prefix, role, sites, user_id, created_by, created_at, expires_at, revoked_at, last_used_at FROM core.api_token WHERE hash = $1
 `

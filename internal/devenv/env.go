@@ -12,6 +12,9 @@ import (
 type Env struct {
 	Postgres *Postgres
 	Minio    *Minio
+	// BootstrapToken is an admin token for the server, kept with the state
+	// so that it survives restarts of a persistent environment.
+	BootstrapToken string
 }
 
 // Config says where the environment keeps its state.
@@ -48,7 +51,17 @@ func Start(ctx context.Context, cfg Config) (*Env, error) {
 		_ = pg.Stop()
 		return nil, fmt.Errorf("minio: %w", err)
 	}
-	return &Env{Postgres: pg, Minio: m}, nil
+	tokenPath := filepath.Join(dir, "bootstrap_token")
+	token, err := os.ReadFile(tokenPath)
+	if err != nil {
+		token = []byte("msn_boot_" + randomSecret() + randomSecret())
+		if err := os.WriteFile(tokenPath, token, 0o600); err != nil {
+			_ = m.Stop()
+			_ = pg.Stop()
+			return nil, err
+		}
+	}
+	return &Env{Postgres: pg, Minio: m, BootstrapToken: string(token)}, nil
 }
 
 // Stop stops both services.
@@ -67,5 +80,6 @@ func (e *Env) Vars() []string {
 		"MESSINA_MINIO_BIN=" + e.Minio.Bin,
 		"AWS_ACCESS_KEY_ID=" + e.Minio.AccessKey,
 		"AWS_SECRET_ACCESS_KEY=" + e.Minio.SecretKey,
+		"MESSINA_BOOTSTRAP_TOKEN=" + e.BootstrapToken,
 	}
 }

@@ -23,3 +23,6 @@ RETURNING *;
 -- name: TokenTouch :exec
 UPDATE core.api_token SET last_used_at = now()
 WHERE id = @id AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute');
+
+-- name: SiteGet :one
+SELECT * FROM core.site WHERE id = @id;

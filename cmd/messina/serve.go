@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/messina-oms/messina/api"
+)
+
+func runServe(ctx context.Context, args []string) error {
+	start := time.Now()
+	var doMigrate bool
+	c, _, err := parseFlags("serve", args, func(fs *flag.FlagSet) {
+		fs.BoolVar(&doMigrate, "migrate", envOr("MESSINA_MIGRATE", "true") == "true", "apply pending migrations at start (MESSINA_MIGRATE)")
+	})
+	if err != nil {
+		return err
+	}
+	log := c.logger()
+	if doMigrate {
+		if err := migrate(ctx, c, func(applied []string) {
+			for _, a := range applied {
+				log.Info("migration applied", slog.String("file", a))
+			}
+		}); err != nil {
+			return err
+		}
+	}
+	pool, err := c.openDB(ctx, "messina-serve")
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	blobs, err := c.openBlobStore(ctx)
+	if err != nil {
+		return err
+	}
+
+	srv := api.New(api.Config{
+		Logger:         log,
+		Pool:           pool,
+		BootstrapToken: c.BootstrapToken,
+		MaxUploadBytes: c.MaxUploadBytes,
+		Ready:          []api.Check{{Name: "blob_store", Fn: blobs.Ping}},
+	})
+	httpSrv := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", c.Listen)
+	if err != nil {
+		return fmt.Errorf("MESSINA_LISTEN: cannot listen on %s: %s", c.Listen, oneLine(err))
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- httpSrv.Serve(ln) }()
+	url := "http://" + ln.Addr().String()
+	log.Info("serving", slog.String("url", url))
+	fmt.Printf("Messina is ready at %s (serve started in %.1fs; /readyz answers 200 when PostgreSQL and the blob store do)\n", url, time.Since(start).Seconds())
+	if c.BootstrapToken != "" {
+		fmt.Printf("Admin token (MESSINA_BOOTSTRAP_TOKEN): %s\n", c.BootstrapToken)
+	}
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	// Let in-flight requests finish; uploads may take a while.
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := httpSrv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}

@@ -1,0 +1,38 @@
+// Package pgpool opens Messina's PostgreSQL connection pools, with the
+// types Messina uses (numeric as shopspring/decimal) registered on every
+// connection, so that the server, the CLI and the tests connect alike.
+package pgpool
+
+import (
+	"context"
+	"fmt"
+
+	pgxdecimal "github.com/jackc/pgx-shopspring-decimal"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Open parses url, connects and pings. The error says which of the three
+// failed; it never contains the password.
+func Open(ctx context.Context, url, applicationName string) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("invalid: %w", err)
+	}
+	if applicationName != "" {
+		cfg.ConnConfig.RuntimeParams["application_name"] = applicationName
+	}
+	cfg.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
+		pgxdecimal.Register(conn.TypeMap())
+		return nil
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("invalid: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("cannot connect to %s:%d as %s: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.User, err)
+	}
+	return pool, nil
+}
