@@ -23,6 +23,7 @@ func commands() []command {
 		{"serve", "serve the API (migrates first when MESSINA_OWNER_DATABASE_URL is set)", runServe},
 		{"migrate", "apply pending database migrations", runMigrate},
 		{"token", "manage API tokens: token create|list|revoke", runToken},
+		{"healthcheck", "probe a URL (default the local /readyz); exit 1 unless 200", runHealthcheck},
 	}
 }
 

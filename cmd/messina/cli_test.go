@@ -1,0 +1,166 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/messina-oms/messina/internal/pgtest"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// binary builds the messina command once per test run.
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "messina-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "messina")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("%v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// runCLI runs messina with exactly env (plus PATH) and returns its exit
+// code and outputs.
+func runCLI(t *testing.T, env []string, args ...string) (int, string, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary(t), args...)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir()}, env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return code, stdout.String(), stderr.String()
+}
+
+func TestBadSettingsGiveOneClearLine(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	blob := "MESSINA_BLOB_URL=" + os.Getenv("MESSINA_BLOB_URL")
+	keys := []string{"AWS_ACCESS_KEY_ID=" + os.Getenv("AWS_ACCESS_KEY_ID"), "AWS_SECRET_ACCESS_KEY=" + os.Getenv("AWS_SECRET_ACCESS_KEY")}
+	cases := []struct {
+		name    string
+		env     []string
+		setting string
+	}{
+		{"database unset", []string{blob}, "MESSINA_DATABASE_URL"},
+		{"database not a url", []string{"MESSINA_DATABASE_URL=::nope", blob}, "MESSINA_DATABASE_URL"},
+		{"database unreachable", []string{"MESSINA_DATABASE_URL=postgres://x:y@127.0.0.1:1/messina?connect_timeout=2", blob}, "MESSINA_DATABASE_URL"},
+		{"database wrong password", []string{"MESSINA_DATABASE_URL=" + strings.Replace(db.AppURL, "messina_app:", "messina_app:wrong", 1), blob}, "MESSINA_DATABASE_URL"},
+		{"owner unreachable", []string{"MESSINA_DATABASE_URL=" + db.AppURL, "MESSINA_OWNER_DATABASE_URL=postgres://x:y@127.0.0.1:1/m", blob}, "MESSINA_OWNER_DATABASE_URL"},
+		{"blob unset", []string{"MESSINA_DATABASE_URL=" + db.AppURL, "MESSINA_MIGRATE=false"}, "MESSINA_BLOB_URL"},
+		{"blob scheme", []string{"MESSINA_DATABASE_URL=" + db.AppURL, "MESSINA_MIGRATE=false", "MESSINA_BLOB_URL=ftp://x"}, "MESSINA_BLOB_URL"},
+		{"blob unreachable", append([]string{"MESSINA_DATABASE_URL=" + db.AppURL, "MESSINA_MIGRATE=false", "MESSINA_BLOB_URL=s3://messina?endpoint=127.0.0.1:1&secure=false"}, keys...), "MESSINA_BLOB_URL"},
+		{"blob bucket missing", append([]string{"MESSINA_DATABASE_URL=" + db.AppURL, "MESSINA_MIGRATE=false", strings.Replace(blob, "s3://messina", "s3://no-such-bucket", 1)}, keys...), "MESSINA_BLOB_URL"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			code, _, stderr := runCLI(t, append(tc.env, "MESSINA_LISTEN=127.0.0.1:0"), "serve")
+			lines := strings.Split(strings.TrimSpace(stderr), "\n")
+			if code != 1 || len(lines) != 1 || !strings.HasPrefix(lines[0], "messina: "+tc.setting) {
+				t.Fatalf("want exit 1 and one line naming %s; got %d:\n%s", tc.setting, code, stderr)
+			}
+			if strings.Contains(stderr, ":y@") || strings.Contains(stderr, "wrong") {
+				t.Fatalf("the error shows a password: %s", stderr)
+			}
+		})
+	}
+}
+
+func TestUsageErrorsExit2(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{}, {"frobnicate"}, {"token"}, {"token", "revoke", "not-a-uuid"}, {"serve", "--no-such-flag"}} {
+		code, _, stderr := runCLI(t, nil, args...)
+		if code != 2 || !strings.Contains(stderr, "messina") {
+			t.Errorf("%v: want exit 2 with a message, got %d %q", args, code, stderr)
+		}
+	}
+}
+
+func TestServeAnswersReadyAndStopsOnSIGTERM(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	cmd := exec.Command(binary(t), "serve")
+	cmd.Env = []string{
+		"MESSINA_DATABASE_URL=" + db.AppURL, "MESSINA_OWNER_DATABASE_URL=" + db.OwnerURL,
+		"MESSINA_BLOB_URL=" + os.Getenv("MESSINA_BLOB_URL"),
+		"AWS_ACCESS_KEY_ID=" + os.Getenv("AWS_ACCESS_KEY_ID"), "AWS_SECRET_ACCESS_KEY=" + os.Getenv("AWS_SECRET_ACCESS_KEY"),
+		"MESSINA_LISTEN=" + addr, "MESSINA_BOOTSTRAP_TOKEN=msn_cli-test-token-1234567890",
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready in 30s\nstdout: %s\nstderr: %s", stdout.String(), stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(stdout.String(), "http://"+addr) {
+		t.Errorf("the URL is not printed: %q", stdout.String())
+	}
+	if strings.Contains(stderr.String(), "msn_cli-test-token") {
+		t.Error("the bootstrap token appears in the logs")
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve did not exit cleanly on SIGTERM: %v\n%s", err, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop within 30s of SIGTERM")
+	}
+}
