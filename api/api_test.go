@@ -22,7 +22,7 @@ type testBundle struct {
 	admin string
 }
 
-func setup(t *testing.T, opts ...func(*api.Config)) *testBundle {
+func setup(t testing.TB, opts ...func(*api.Config)) *testBundle {
 	t.Helper()
 	db := pgtest.New(t)
 	ctx := context.Background()

@@ -76,15 +76,19 @@ func jsonProblem(err error) error {
 	return validationProblem("invalid JSON: " + err.Error())
 }
 
-// checkDepth scans for nesting deeper than maxJSONDepth, skipping strings.
+// checkDepth scans for nesting deeper than maxJSONDepth, skipping strings,
+// and refuses NUL characters (\u0000), which no text column can hold.
 func checkDepth(b []byte) error {
 	depth, inString, escaped := 0, false, false
-	for _, c := range b {
+	for i, c := range b {
 		switch {
 		case inString:
 			switch {
 			case escaped:
 				escaped = false
+				if c == 'u' && bytes.HasPrefix(b[i+1:], []byte("0000")) {
+					return validationProblem("JSON strings must not contain NUL characters")
+				}
 			case c == '\\':
 				escaped = true
 			case c == '"':
