@@ -155,3 +155,19 @@ func (s *Server) routeTable() []route {
 	rts = append(rts, s.tokenRoutes()...)
 	return rts
 }
+
+// RouteInfo describes one route, for tests and documentation.
+type RouteInfo struct {
+	Name, Method, Path string
+	// Roles may call the route; nil means it needs no token.
+	Roles []auth.Role
+}
+
+// Routes lists the route table.
+func (s *Server) Routes() []RouteInfo {
+	out := make([]RouteInfo, len(s.routes))
+	for i, rt := range s.routes {
+		out[i] = RouteInfo{Name: rt.name, Method: rt.method, Path: rt.path, Roles: rt.roles}
+	}
+	return out
+}

@@ -18,17 +18,22 @@ import (
 	"github.com/messina-oms/messina/api"
 )
 
-// specRouter finds the OpenAPI operation of a request, loaded once.
-var specRouter = func() routers.Router {
-	loader := openapi3.NewLoader()
-	doc, err := loader.LoadFromData(api.OpenAPI())
+// specDoc is openapi.yaml, loaded and validated once: an invalid spec
+// fails every test of the package.
+var specDoc = func() *openapi3.T {
+	doc, err := openapi3.NewLoader().LoadFromData(api.OpenAPI())
 	if err != nil {
 		panic("load openapi.yaml: " + err.Error())
 	}
 	if err := doc.Validate(context.Background()); err != nil {
 		panic("openapi.yaml is invalid: " + err.Error())
 	}
-	r, err := gorillamux.NewRouter(doc)
+	return doc
+}()
+
+// specRouter finds the OpenAPI operation of a request.
+var specRouter = func() routers.Router {
+	r, err := gorillamux.NewRouter(specDoc)
 	if err != nil {
 		panic(err)
 	}
