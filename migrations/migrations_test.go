@@ -1,0 +1,98 @@
+package migrations_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/messina-oms/messina/migrations"
+)
+
+// freshDatabase creates an empty database (not the migrated template).
+func freshDatabase(t *testing.T) string {
+	t.Helper()
+	owner := os.Getenv("MESSINA_OWNER_DATABASE_URL")
+	if owner == "" {
+		t.Fatal("MESSINA_OWNER_DATABASE_URL is not set: run the tests with `make test`")
+	}
+	ctx := context.Background()
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	name := "mig_" + hex.EncodeToString(b)
+	conn, err := pgx.Connect(ctx, owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		super := os.Getenv("MESSINA_SUPER_DATABASE_URL")
+		if super == "" {
+			super = owner
+		}
+		c, err := pgx.Connect(context.Background(), super)
+		if err == nil {
+			_, _ = c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			c.Close(context.Background())
+		}
+	})
+	u, _ := url.Parse(owner)
+	u.Path = "/" + name
+	return u.String()
+}
+
+// Two instances starting at once must not both run a migration: the
+// advisory lock makes them take turns, and both end up current.
+func TestConcurrentUpAppliesEachMigrationOnce(t *testing.T) {
+	t.Parallel()
+	dbURL := freshDatabase(t)
+	ctx := context.Background()
+	const n = 4
+	applied := make([][]string, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			applied[i], errs[i] = migrations.Up(ctx, dbURL)
+		}()
+	}
+	wg.Wait()
+	total := 0
+	for i := range errs {
+		if errs[i] != nil {
+			t.Fatalf("instance %d: %v", i, errs[i])
+		}
+		total += len(applied[i])
+	}
+	current, latest, err := migrations.Version(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if current != latest || latest == 0 {
+		t.Fatalf("version %d, want %d", current, latest)
+	}
+	files, _ := migrations.FS.ReadDir(".")
+	sqlFiles := 0
+	for _, f := range files {
+		if len(f.Name()) > 4 && f.Name()[len(f.Name())-4:] == ".sql" {
+			sqlFiles++
+		}
+	}
+	if total != sqlFiles {
+		t.Fatalf("%d migrations applied in all, want each of %d once", total, sqlFiles)
+	}
+	again, err := migrations.Up(ctx, dbURL)
+	if err != nil || len(again) != 0 {
+		t.Fatalf("a second Up applied %v (%v)", again, err)
+	}
+}
