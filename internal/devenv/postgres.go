@@ -201,7 +201,7 @@ func bootstrapRoles(ctx context.Context, conn *pgx.Conn, st pgState) error {
 }
 
 func initCluster(ctx context.Context, binDir string, st pgState) error {
-	pwFile := filepath.Join(st.DataDir + ".pw")
+	pwFile := st.DataDir + ".pw"
 	if err := os.WriteFile(pwFile, []byte(st.SuperPassword+"\n"), 0o600); err != nil {
 		return err
 	}
