@@ -20,6 +20,12 @@ func domainProblem(err error) (*Problem, bool) {
 		return validationProblem("the request has invalid fields", fields...), true
 	case errors.Is(err, auth.ErrTokenNotFound):
 		return problem(http.StatusNotFound, "token_not_found", "no such token"), true
+	case errors.Is(err, auth.ErrUserNotFound):
+		return problem(http.StatusNotFound, "user_not_found", "no such user"), true
+	case errors.Is(err, auth.ErrEmailTaken):
+		return problem(http.StatusConflict, "email_taken", "a user with this email exists"), true
+	case errors.Is(err, auth.ErrStale):
+		return problem(http.StatusPreconditionFailed, "stale_version", "the resource changed since you read it: fetch it again"), true
 	}
 	return nil, false
 }

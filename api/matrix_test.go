@@ -1,6 +1,8 @@
 package api_test
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"slices"
@@ -28,6 +30,14 @@ func matrixFixtures(t *testing.T, b *testBundle) map[string]func() fixture {
 		"whoami":      func() fixture { return fixture{path: "/v1/me"} },
 		"createToken": func() fixture { return fixture{path: "/v1/tokens", body: map[string]any{"name": "m", "role": "api"}} },
 		"listTokens":  func() fixture { return fixture{path: "/v1/tokens"} },
+		"createUser": func() fixture {
+			return fixture{path: "/v1/users", body: map[string]any{"email": "u" + randomSuffix() + "@example.com", "name": "U", "role": "staff"}}
+		},
+		"listUsers": func() fixture { return fixture{path: "/v1/users"} },
+		"getUser":   func() fixture { return fixture{path: "/v1/users/" + newUser(t, b).ID} },
+		"updateUser": func() fixture {
+			return fixture{path: "/v1/users/" + newUser(t, b).ID, body: map[string]any{"name": "Renamed"}, header: map[string]string{"If-Match": `"1"`}}
+		},
 		"revokeToken": func() fixture {
 			res := do(t, b.srv, request{method: "POST", path: "/v1/tokens", token: b.admin, body: map[string]any{"name": "victim", "role": "api"}})
 			var tok struct {
@@ -150,4 +160,27 @@ func TestSpecCoversEveryRoute(t *testing.T) {
 			}
 		}
 	}
+}
+
+type createdUser struct {
+	ID      string `json:"id"`
+	Version int    `json:"version"`
+}
+
+func newUser(t *testing.T, b *testBundle) createdUser {
+	t.Helper()
+	res := do(t, b.srv, request{method: "POST", path: "/v1/users", token: b.admin,
+		body: map[string]any{"email": "user" + randomSuffix() + "@example.com", "name": "A User", "role": "staff", "sites": []string{"UK"}}})
+	if res.Status != http.StatusCreated {
+		t.Fatalf("create user: %d %s", res.Status, res.Body)
+	}
+	var u createdUser
+	res.json(t, &u)
+	return u
+}
+
+func randomSuffix() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }

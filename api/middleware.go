@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 
 	"github.com/messina-oms/messina/auth"
 )
@@ -170,24 +169,15 @@ func (s *Server) authenticate(r *http.Request) (auth.Principal, error) {
 	if s.cfg.BootstrapToken != "" && subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.BootstrapToken)) == 1 {
 		return auth.Principal{Actor: "bootstrap", Role: auth.RoleAdmin}, nil
 	}
-	row, err := s.q.TokenByHash(r.Context(), auth.HashToken(token))
-	if errors.Is(err, pgx.ErrNoRows) {
+	p, err := auth.Authenticate(r.Context(), s.pool, token, s.cfg.Now())
+	if errors.Is(err, auth.ErrUnauthenticated) {
 		return auth.Principal{}, errUnauthenticated
 	}
 	if err != nil {
-		return auth.Principal{}, fmt.Errorf("look up token: %w", err)
+		return auth.Principal{}, err
 	}
-	now := s.cfg.Now()
-	if row.RevokedAt != nil || (row.ExpiresAt != nil && !now.Before(*row.ExpiresAt)) {
-		return auth.Principal{}, errUnauthenticated
-	}
-	if err := s.q.TokenTouch(r.Context(), row.ID); err != nil {
+	if err := s.q.TokenTouch(r.Context(), p.TokenID); err != nil {
 		s.log.WarnContext(r.Context(), "record token use", slog.Any("error", err))
 	}
-	return auth.Principal{
-		Actor:   "token:" + row.Name + ":" + row.Prefix,
-		Role:    auth.Role(row.Role),
-		Sites:   row.Sites,
-		TokenID: row.ID,
-	}, nil
+	return p, nil
 }

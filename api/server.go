@@ -153,6 +153,7 @@ func (s *Server) routeTable() []route {
 		{name: "whoami", method: http.MethodGet, path: "/v1/me", roles: anyRole, handle: s.whoami},
 	}
 	rts = append(rts, s.tokenRoutes()...)
+	rts = append(rts, s.userRoutes()...)
 	return rts
 }
 

@@ -24,6 +24,7 @@ type tokenJSON struct {
 	Prefix     string     `json:"prefix"`
 	Role       auth.Role  `json:"role"`
 	Sites      []string   `json:"sites"`
+	UserID     *uuid.UUID `json:"user_id"`
 	CreatedBy  string     `json:"created_by"`
 	CreatedAt  time.Time  `json:"created_at"`
 	ExpiresAt  *time.Time `json:"expires_at"`
@@ -34,7 +35,7 @@ type tokenJSON struct {
 }
 
 func toTokenJSON(t auth.Token) tokenJSON {
-	return tokenJSON{ID: t.ID, Name: t.Name, Prefix: t.Prefix, Role: t.Role, Sites: t.Sites, CreatedBy: t.CreatedBy,
+	return tokenJSON{ID: t.ID, Name: t.Name, Prefix: t.Prefix, Role: t.Role, Sites: t.Sites, UserID: t.UserID, CreatedBy: t.CreatedBy,
 		CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt, RevokedAt: t.RevokedAt, LastUsedAt: t.LastUsedAt}
 }
 
@@ -44,11 +45,12 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 		Role      auth.Role  `json:"role"`
 		Sites     []string   `json:"sites"`
 		ExpiresAt *time.Time `json:"expires_at"`
+		UserID    *uuid.UUID `json:"user_id"`
 	}
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	tok, secret, err := auth.NewTokens(s.pool).Create(r.Context(), auth.NewTokenInput{Name: in.Name, Role: in.Role, Sites: in.Sites, ExpiresAt: in.ExpiresAt})
+	tok, secret, err := auth.NewTokens(s.pool).Create(r.Context(), auth.NewTokenInput{Name: in.Name, Role: in.Role, Sites: in.Sites, ExpiresAt: in.ExpiresAt, UserID: in.UserID})
 	if err != nil {
 		return err
 	}
@@ -60,17 +62,9 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) error {
-	pg, err := parsePage(r)
+	pg, after, err := parseUUIDPage(r)
 	if err != nil {
 		return err
-	}
-	var after *uuid.UUID
-	if pg.after != "" {
-		id, err := uuid.Parse(pg.after)
-		if err != nil {
-			return validationProblem("invalid cursor", FieldError{Field: "cursor", Message: "is not a cursor this API returned"})
-		}
-		after = &id
 	}
 	toks, err := auth.NewTokens(s.pool).List(r.Context(), after, pg.limit+1)
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -44,6 +43,7 @@ type Token struct {
 	Prefix     string
 	Role       Role
 	Sites      []string
+	UserID     *uuid.UUID
 	CreatedBy  string
 	CreatedAt  time.Time
 	ExpiresAt  *time.Time
@@ -58,6 +58,8 @@ type NewTokenInput struct {
 	Sites []string
 	// ExpiresAt is optional; a token without it lives until revoked.
 	ExpiresAt *time.Time
+	// UserID makes the token act for a user, with the user's role.
+	UserID *uuid.UUID
 }
 
 // Tokens manages API tokens.
@@ -79,17 +81,13 @@ func (t *Tokens) Create(ctx context.Context, in NewTokenInput) (Token, string, e
 	if in.Name == "" || len(in.Name) > 100 {
 		v.Fields = append(v.Fields, FieldError{"name", "must be 1 to 100 characters"})
 	}
-	if !in.Role.Valid() {
+	if !in.Role.Valid() && !(in.Role == "" && in.UserID != nil) {
 		v.Fields = append(v.Fields, FieldError{"role", "must be one of admin, staff, api, auditor"})
 	}
 	if in.ExpiresAt != nil && !in.ExpiresAt.After(t.now()) {
 		v.Fields = append(v.Fields, FieldError{"expires_at", "must be in the future"})
 	}
-	slices.Sort(in.Sites)
-	in.Sites = slices.Compact(in.Sites)
-	if in.Sites == nil {
-		in.Sites = []string{}
-	}
+	in.Sites = normalizeSites(in.Sites)
 	p, ok := FromContext(ctx)
 	if !ok {
 		return Token{}, "", ErrNoPrincipal
@@ -98,11 +96,20 @@ func (t *Tokens) Create(ctx context.Context, in NewTokenInput) (Token, string, e
 	var out Token
 	err := InTx(ctx, t.pool, func(tx pgx.Tx) error {
 		q := queries.New(tx)
-		for _, s := range in.Sites {
-			if _, err := q.SiteGet(ctx, s); errors.Is(err, pgx.ErrNoRows) {
-				v.Fields = append(v.Fields, FieldError{"sites", fmt.Sprintf("site %q does not exist", s)})
-			} else if err != nil {
-				return fmt.Errorf("look up site %q: %w", s, err)
+		if err := checkSites(ctx, q, in.Sites, &v); err != nil {
+			return err
+		}
+		if in.UserID != nil {
+			u, err := q.UserGet(ctx, *in.UserID)
+			switch {
+			case errors.Is(err, pgx.ErrNoRows):
+				v.Fields = append(v.Fields, FieldError{"user_id", "no such user"})
+			case err != nil:
+				return fmt.Errorf("look up user: %w", err)
+			case in.Role != "" && in.Role != Role(u.Role):
+				v.Fields = append(v.Fields, FieldError{"role", "must be the user's role (" + string(u.Role) + ") or left out"})
+			default:
+				in.Role = Role(u.Role)
 			}
 		}
 		if len(v.Fields) > 0 {
@@ -110,7 +117,7 @@ func (t *Tokens) Create(ctx context.Context, in NewTokenInput) (Token, string, e
 		}
 		row, err := q.TokenCreate(ctx, queries.TokenCreateParams{
 			Name: in.Name, Hash: hash, Prefix: VisiblePrefix(secret), Role: queries.CoreRole(in.Role),
-			Sites: in.Sites, CreatedBy: p.Actor, ExpiresAt: in.ExpiresAt,
+			Sites: in.Sites, UserID: in.UserID, CreatedBy: p.Actor, ExpiresAt: in.ExpiresAt,
 		})
 		if err != nil {
 			return fmt.Errorf("insert token: %w", err)
@@ -159,6 +166,6 @@ func (t *Tokens) Revoke(ctx context.Context, id uuid.UUID) (Token, error) {
 }
 
 func tokenFromRow(r queries.CoreApiToken) Token {
-	return Token{ID: r.ID, Name: r.Name, Prefix: r.Prefix, Role: Role(r.Role), Sites: r.Sites,
+	return Token{ID: r.ID, Name: r.Name, Prefix: r.Prefix, Role: Role(r.Role), Sites: r.Sites, UserID: r.UserID,
 		CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, RevokedAt: r.RevokedAt, LastUsedAt: r.LastUsedAt}
 }

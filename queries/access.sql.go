@@ -31,26 +31,46 @@ func (q *Queries) SiteGet(ctx context.Context, id string) (CoreSite, error) {
 	return i, err
 }
 
-const tokenByHash = `-- name: TokenByHash :one
-SELECT id, name, hash, prefix, role, sites, user_id, created_by, created_at, expires_at, revoked_at, last_used_at FROM core.api_token WHERE hash = $1
+const tokenAuthenticate = `-- name: TokenAuthenticate :one
+SELECT t.id, t.name, t.prefix, t.role, t.sites, t.expires_at, t.revoked_at,
+       u.id AS user_id, u.email AS user_email, u.role AS user_role, u.sites AS user_sites, u.disabled AS user_disabled
+FROM core.api_token t
+LEFT JOIN core.app_user u ON u.id = t.user_id
+WHERE t.hash = $1
 `
 
-func (q *Queries) TokenByHash(ctx context.Context, hash []byte) (CoreApiToken, error) {
-	row := q.db.QueryRow(ctx, tokenByHash, hash)
-	var i CoreApiToken
+type TokenAuthenticateRow struct {
+	ID           uuid.UUID
+	Name         string
+	Prefix       string
+	Role         CoreRole
+	Sites        []string
+	ExpiresAt    *time.Time
+	RevokedAt    *time.Time
+	UserID       *uuid.UUID
+	UserEmail    *string
+	UserRole     *CoreRole
+	UserSites    []string
+	UserDisabled *bool
+}
+
+// A token with the user it acts for, if any, in one round trip.
+func (q *Queries) TokenAuthenticate(ctx context.Context, hash []byte) (TokenAuthenticateRow, error) {
+	row := q.db.QueryRow(ctx, tokenAuthenticate, hash)
+	var i TokenAuthenticateRow
 	err := row.Scan(
 		&i.ID,
 		&i.Name,
-		&i.Hash,
 		&i.Prefix,
 		&i.Role,
 		&i.Sites,
-		&i.UserID,
-		&i.CreatedBy,
-		&i.CreatedAt,
 		&i.ExpiresAt,
 		&i.RevokedAt,
-		&i.LastUsedAt,
+		&i.UserID,
+		&i.UserEmail,
+		&i.UserRole,
+		&i.UserSites,
+		&i.UserDisabled,
 	)
 	return i, err
 }
@@ -83,30 +103,6 @@ func (q *Queries) TokenCreate(ctx context.Context, arg TokenCreateParams) (CoreA
 		arg.CreatedBy,
 		arg.ExpiresAt,
 	)
-	var i CoreApiToken
-	err := row.Scan(
-		&i.ID,
-		&i.Name,
-		&i.Hash,
-		&i.Prefix,
-		&i.Role,
-		&i.Sites,
-		&i.UserID,
-		&i.CreatedBy,
-		&i.CreatedAt,
-		&i.ExpiresAt,
-		&i.RevokedAt,
-		&i.LastUsedAt,
-	)
-	return i, err
-}
-
-const tokenGet = `-- name: TokenGet :one
-SELECT id, name, hash, prefix, role, sites, user_id, created_by, created_at, expires_at, revoked_at, last_used_at FROM core.api_token WHERE id = $1
-`
-
-func (q *Queries) TokenGet(ctx context.Context, id uuid.UUID) (CoreApiToken, error) {
-	row := q.db.QueryRow(ctx, tokenGet, id)
 	var i CoreApiToken
 	err := row.Scan(
 		&i.ID,
@@ -204,4 +200,164 @@ WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 mi
 func (q *Queries) TokenTouch(ctx context.Context, id uuid.UUID) error {
 	_, err := q.db.Exec(ctx, tokenTouch, id)
 	return err
+}
+
+const userByEmail = `-- name: UserByEmail :one
+SELECT id, email, name, role, sites, disabled, created_at, version FROM core.app_user WHERE lower(email) = lower($1)
+`
+
+func (q *Queries) UserByEmail(ctx context.Context, email string) (CoreAppUser, error) {
+	row := q.db.QueryRow(ctx, userByEmail, email)
+	var i CoreAppUser
+	err := row.Scan(
+		&i.ID,
+		&i.Email,
+		&i.Name,
+		&i.Role,
+		&i.Sites,
+		&i.Disabled,
+		&i.CreatedAt,
+		&i.Version,
+	)
+	return i, err
+}
+
+const userCreate = `-- name: UserCreate :one
+INSERT INTO core.app_user (email, name, role, sites)
+VALUES ($1, $2, $3, $4)
+RETURNING id, email, name, role, sites, disabled, created_at, version
+`
+
+type UserCreateParams struct {
+	Email string
+	Name  string
+	Role  CoreRole
+	Sites []string
+}
+
+func (q *Queries) UserCreate(ctx context.Context, arg UserCreateParams) (CoreAppUser, error) {
+	row := q.db.QueryRow(ctx, userCreate,
+		arg.Email,
+		arg.Name,
+		arg.Role,
+		arg.Sites,
+	)
+	var i CoreAppUser
+	err := row.Scan(
+		&i.ID,
+		&i.Email,
+		&i.Name,
+		&i.Role,
+		&i.Sites,
+		&i.Disabled,
+		&i.CreatedAt,
+		&i.Version,
+	)
+	return i, err
+}
+
+const userGet = `-- name: UserGet :one
+SELECT id, email, name, role, sites, disabled, created_at, version FROM core.app_user WHERE id = $1
+`
+
+func (q *Queries) UserGet(ctx context.Context, id uuid.UUID) (CoreAppUser, error) {
+	row := q.db.QueryRow(ctx, userGet, id)
+	var i CoreAppUser
+	err := row.Scan(
+		&i.ID,
+		&i.Email,
+		&i.Name,
+		&i.Role,
+		&i.Sites,
+		&i.Disabled,
+		&i.CreatedAt,
+		&i.Version,
+	)
+	return i, err
+}
+
+const userList = `-- name: UserList :many
+SELECT id, email, name, role, sites, disabled, created_at, version FROM core.app_user
+WHERE ($1::uuid IS NULL OR id > $1::uuid)
+ORDER BY id
+LIMIT $2
+`
+
+type UserListParams struct {
+	After   *uuid.UUID
+	MaxRows int32
+}
+
+func (q *Queries) UserList(ctx context.Context, arg UserListParams) ([]CoreAppUser, error) {
+	rows, err := q.db.Query(ctx, userList, arg.After, arg.MaxRows)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []CoreAppUser
+	for rows.Next() {
+		var i CoreAppUser
+		if err := rows.Scan(
+			&i.ID,
+			&i.Email,
+			&i.Name,
+			&i.Role,
+			&i.Sites,
+			&i.Disabled,
+			&i.CreatedAt,
+			&i.Version,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const userUpdate = `-- name: UserUpdate :one
+UPDATE core.app_user
+SET name = coalesce($1, name),
+    role = coalesce($2, role),
+    sites = coalesce($3, sites),
+    disabled = coalesce($4, disabled),
+    version = version + 1
+WHERE id = $5 AND version = $6
+RETURNING id, email, name, role, sites, disabled, created_at, version
+`
+
+type UserUpdateParams struct {
+	Name     *string
+	Role     *CoreRole
+	Sites    []string
+	Disabled *bool
+	ID       uuid.UUID
+	Version  int32
+}
+
+// Changes a user when the caller saw the current version; no row back means
+// the version was stale (or the user does not exist).
+func (q *Queries) UserUpdate(ctx context.Context, arg UserUpdateParams) (CoreAppUser, error) {
+	row := q.db.QueryRow(ctx, userUpdate,
+		arg.Name,
+		arg.Role,
+		arg.Sites,
+		arg.Disabled,
+		arg.ID,
+		arg.Version,
+	)
+	var i CoreAppUser
+	err := row.Scan(
+		&i.ID,
+		&i.Email,
+		&i.Name,
+		&i.Role,
+		&i.Sites,
+		&i.Disabled,
+		&i.CreatedAt,
+		&i.Version,
+	)
+	return i, err
 }
