@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-
 	"github.com/messina-oms/messina/auth"
 )
 
