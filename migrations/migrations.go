@@ -10,9 +10,12 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivermigrate"
 )
 
 //go:embed *.sql
@@ -43,6 +46,41 @@ func Up(ctx context.Context, url string) ([]string, error) {
 	}
 	if err != nil {
 		return applied, fmt.Errorf("migrate: %w", err)
+	}
+	river, err := upRiver(ctx, url)
+	return append(applied, river...), err
+}
+
+// upRiver applies River's own migrations to the river schema. River runs
+// each version in its own transaction (one adds an enum value that the next
+// uses), so a session advisory lock of ours makes concurrent starts take
+// turns.
+func upRiver(ctx context.Context, url string) ([]string, error) {
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		return nil, fmt.Errorf("river migrate: %w", err)
+	}
+	defer pool.Close()
+	lockConn, err := pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("river migrate: %w", err)
+	}
+	defer lockConn.Release()
+	if _, err := lockConn.Exec(ctx, "SELECT pg_advisory_lock(7270002)"); err != nil {
+		return nil, fmt.Errorf("river migrate lock: %w", err)
+	}
+	defer lockConn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(7270002)") //nolint:errcheck
+	m, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Schema: "river"})
+	if err != nil {
+		return nil, fmt.Errorf("river migrate: %w", err)
+	}
+	res, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	if err != nil {
+		return nil, fmt.Errorf("river migrate: %w", err)
+	}
+	var applied []string
+	for _, v := range res.Versions {
+		applied = append(applied, fmt.Sprintf("river/%03d_%s", v.Version, v.Name))
 	}
 	return applied, nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 
@@ -67,12 +68,33 @@ func TestConcurrentUpAppliesEachMigrationOnce(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	total := 0
+	total, river := 0, 0
 	for i := range errs {
 		if errs[i] != nil {
 			t.Fatalf("instance %d: %v", i, errs[i])
 		}
-		total += len(applied[i])
+		for _, a := range applied[i] {
+			if strings.HasPrefix(a, "river/") {
+				river++
+			} else {
+				total++
+			}
+		}
+	}
+	if river == 0 {
+		t.Fatal("River's queue tables were not migrated")
+	}
+	var riverVersions int
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM river.river_migration").Scan(&riverVersions); err != nil {
+		t.Fatal(err)
+	}
+	if river != riverVersions {
+		t.Fatalf("River migrations applied %d times in all for %d versions", river, riverVersions)
 	}
 	current, latest, err := migrations.Version(ctx, dbURL)
 	if err != nil {

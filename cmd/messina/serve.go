@@ -11,13 +11,15 @@ import (
 	"time"
 
 	"github.com/messina-oms/messina/api"
+	"github.com/messina-oms/messina/jobs"
 )
 
 func runServe(ctx context.Context, args []string) error {
 	start := time.Now()
-	var doMigrate bool
+	var doMigrate, runJobs bool
 	c, _, err := parseFlags("serve", args, func(fs *flag.FlagSet) {
 		fs.BoolVar(&doMigrate, "migrate", envOr("MESSINA_MIGRATE", "true") == "true", "apply pending migrations at start (MESSINA_MIGRATE)")
+		fs.BoolVar(&runJobs, "jobs", envOr("MESSINA_JOBS", "true") == "true", "work background jobs in this process (MESSINA_JOBS)")
 	})
 	if err != nil {
 		return err
@@ -40,6 +42,23 @@ func runServe(ctx context.Context, args []string) error {
 	blobs, err := c.openBlobStore(ctx)
 	if err != nil {
 		return err
+	}
+
+	if runJobs {
+		runner, err := jobs.New(jobs.Config{Logger: log, Pool: pool})
+		if err != nil {
+			return err
+		}
+		if err := runner.Start(ctx); err != nil {
+			return err
+		}
+		defer func() {
+			stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := runner.Stop(stopCtx); err != nil {
+				log.Warn("stop jobs", slog.Any("error", err))
+			}
+		}()
 	}
 
 	srv := api.New(api.Config{
