@@ -303,7 +303,12 @@ CREATE TABLE orders."order" (
     order_date        date NOT NULL,
     status            orders.order_status NOT NULL DEFAULT 'draft',
     -- Why the order reached its status (required for reject and cancel).
+    -- Maintained by the trigger from transition_reason.
     status_reason     text,
+    -- Input only: the reason of the status change made by the same UPDATE.
+    -- The trigger moves it to status_reason and resets it, so at rest it is
+    -- always NULL and an UPDATE that does not set it gives no reason.
+    transition_reason text,
     status_changed_at timestamptz NOT NULL DEFAULT now(),
     status_changed_by text NOT NULL DEFAULT coalesce(nullif(current_setting('messina.actor', true), ''), session_user),
     -- Decided at submit from the site rules in force that day.
@@ -463,9 +468,8 @@ CREATE TRIGGER order_before_insert BEFORE INSERT ON orders."order"
     FOR EACH ROW EXECUTE FUNCTION orders.order_before_insert();
 
 -- Enforces the lifecycle and header rules on every UPDATE, however issued.
--- A status change must be in orders.status_transition; its reason is
--- whatever status_reason the same UPDATE sets (an unchanged status_reason
--- counts as none). Submitting checks the order is complete and decides
+-- A status change must be in orders.status_transition; its reason is the
+-- transition_reason set by the same UPDATE. Submitting checks the order is complete and decides
 -- whether approval is needed; an order under the site's thresholds is
 -- approved on the spot.
 -- +goose StatementBegin
@@ -479,6 +483,7 @@ DECLARE
     totals    orders.order_total;
     pct       numeric;
     po_needed boolean;
+    reason    text;
 BEGIN
     IF NEW.id <> OLD.id OR NEW.site_id <> OLD.site_id OR NEW.currency <> OLD.currency
        OR NEW.number <> OLD.number OR NEW.created_at <> OLD.created_at OR NEW.created_by <> OLD.created_by THEN
@@ -497,6 +502,8 @@ BEGIN
 
     NEW.version := OLD.version + 1;
     NEW.updated_at := now();
+    reason := nullif(btrim(NEW.transition_reason), '');
+    NEW.transition_reason := NULL;
 
     IF NEW.status = OLD.status THEN
         NEW.status_reason := OLD.status_reason;
@@ -514,10 +521,8 @@ BEGIN
         RAISE EXCEPTION 'order % cannot go from % to %', OLD.number, OLD.status, NEW.status
             USING ERRCODE = 'MS001', DETAIL = coalesce(allowed, '');
     END IF;
-    IF NEW.status_reason IS NOT DISTINCT FROM OLD.status_reason THEN
-        NEW.status_reason := NULL;
-    END IF;
-    IF rule.reason_required AND coalesce(btrim(NEW.status_reason), '') = '' THEN
+    NEW.status_reason := reason;
+    IF rule.reason_required AND reason IS NULL THEN
         RAISE EXCEPTION 'going from % to % needs a reason', OLD.status, NEW.status
             USING ERRCODE = 'MS003', COLUMN = 'reason';
     END IF;

@@ -648,6 +648,7 @@ type OrdersOrder struct {
 	OrderDate        time.Time
 	Status           OrdersOrderStatus
 	StatusReason     *string
+	TransitionReason *string
 	StatusChangedAt  time.Time
 	StatusChangedBy  string
 	ApprovalRequired *bool

@@ -49,7 +49,7 @@ const orderCreate = `-- name: OrderCreate :one
 
 INSERT INTO orders."order" (site_id, legal_entity_id, customer_id, salesperson, currency, po_number, notes)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
-RETURNING id, number, site_id, legal_entity_id, customer_id, salesperson, currency, po_number, notes, order_date, status, status_reason, status_changed_at, status_changed_by, approval_required, approval_reason, created_at, created_by, updated_at, version
+RETURNING id, number, site_id, legal_entity_id, customer_id, salesperson, currency, po_number, notes, order_date, status, status_reason, transition_reason, status_changed_at, status_changed_by, approval_required, approval_reason, created_at, created_by, updated_at, version
 `
 
 type OrderCreateParams struct {
@@ -88,6 +88,7 @@ func (q *Queries) OrderCreate(ctx context.Context, arg OrderCreateParams) (Order
 		&i.OrderDate,
 		&i.Status,
 		&i.StatusReason,
+		&i.TransitionReason,
 		&i.StatusChangedAt,
 		&i.StatusChangedBy,
 		&i.ApprovalRequired,
@@ -101,7 +102,7 @@ func (q *Queries) OrderCreate(ctx context.Context, arg OrderCreateParams) (Order
 }
 
 const orderGet = `-- name: OrderGet :one
-SELECT id, number, site_id, legal_entity_id, customer_id, salesperson, currency, po_number, notes, order_date, status, status_reason, status_changed_at, status_changed_by, approval_required, approval_reason, created_at, created_by, updated_at, version FROM orders."order" WHERE id = $1
+SELECT id, number, site_id, legal_entity_id, customer_id, salesperson, currency, po_number, notes, order_date, status, status_reason, transition_reason, status_changed_at, status_changed_by, approval_required, approval_reason, created_at, created_by, updated_at, version FROM orders."order" WHERE id = $1
 `
 
 func (q *Queries) OrderGet(ctx context.Context, id uuid.UUID) (OrdersOrder, error) {
@@ -120,6 +121,7 @@ func (q *Queries) OrderGet(ctx context.Context, id uuid.UUID) (OrdersOrder, erro
 		&i.OrderDate,
 		&i.Status,
 		&i.StatusReason,
+		&i.TransitionReason,
 		&i.StatusChangedAt,
 		&i.StatusChangedBy,
 		&i.ApprovalRequired,
@@ -399,7 +401,7 @@ func (q *Queries) OrderLineUpdate(ctx context.Context, arg OrderLineUpdateParams
 }
 
 const orderList = `-- name: OrderList :many
-SELECT o.id, o.number, o.site_id, o.legal_entity_id, o.customer_id, o.salesperson, o.currency, o.po_number, o.notes, o.order_date, o.status, o.status_reason, o.status_changed_at, o.status_changed_by, o.approval_required, o.approval_reason, o.created_at, o.created_by, o.updated_at, o.version, t.line_count, t.one_off_amount, t.mrr, t.total_value, t.total_cost, t.margin
+SELECT o.id, o.number, o.site_id, o.legal_entity_id, o.customer_id, o.salesperson, o.currency, o.po_number, o.notes, o.order_date, o.status, o.status_reason, o.transition_reason, o.status_changed_at, o.status_changed_by, o.approval_required, o.approval_reason, o.created_at, o.created_by, o.updated_at, o.version, t.line_count, t.one_off_amount, t.mrr, t.total_value, t.total_cost, t.margin
 FROM orders."order" o
 JOIN orders.order_total t ON t.order_id = o.id
 WHERE ($1::text IS NULL OR o.site_id = $1::text)
@@ -439,6 +441,7 @@ type OrderListRow struct {
 	OrderDate        time.Time
 	Status           OrdersOrderStatus
 	StatusReason     *string
+	TransitionReason *string
 	StatusChangedAt  time.Time
 	StatusChangedBy  string
 	ApprovalRequired *bool
@@ -488,6 +491,7 @@ func (q *Queries) OrderList(ctx context.Context, arg OrderListParams) ([]OrderLi
 			&i.OrderDate,
 			&i.Status,
 			&i.StatusReason,
+			&i.TransitionReason,
 			&i.StatusChangedAt,
 			&i.StatusChangedBy,
 			&i.ApprovalRequired,
@@ -514,7 +518,7 @@ func (q *Queries) OrderList(ctx context.Context, arg OrderListParams) ([]OrderLi
 }
 
 const orderLock = `-- name: OrderLock :one
-SELECT id, number, site_id, legal_entity_id, customer_id, salesperson, currency, po_number, notes, order_date, status, status_reason, status_changed_at, status_changed_by, approval_required, approval_reason, created_at, created_by, updated_at, version FROM orders."order" WHERE id = $1 FOR UPDATE
+SELECT id, number, site_id, legal_entity_id, customer_id, salesperson, currency, po_number, notes, order_date, status, status_reason, transition_reason, status_changed_at, status_changed_by, approval_required, approval_reason, created_at, created_by, updated_at, version FROM orders."order" WHERE id = $1 FOR UPDATE
 `
 
 // Locks the order so line changes and transitions see a stable status and
@@ -535,6 +539,7 @@ func (q *Queries) OrderLock(ctx context.Context, id uuid.UUID) (OrdersOrder, err
 		&i.OrderDate,
 		&i.Status,
 		&i.StatusReason,
+		&i.TransitionReason,
 		&i.StatusChangedAt,
 		&i.StatusChangedBy,
 		&i.ApprovalRequired,
@@ -548,9 +553,9 @@ func (q *Queries) OrderLock(ctx context.Context, id uuid.UUID) (OrdersOrder, err
 }
 
 const orderSetStatus = `-- name: OrderSetStatus :one
-UPDATE orders."order" SET status = $1, status_reason = $2
+UPDATE orders."order" SET status = $1, transition_reason = $2
 WHERE id = $3
-RETURNING id, number, site_id, legal_entity_id, customer_id, salesperson, currency, po_number, notes, order_date, status, status_reason, status_changed_at, status_changed_by, approval_required, approval_reason, created_at, created_by, updated_at, version
+RETURNING id, number, site_id, legal_entity_id, customer_id, salesperson, currency, po_number, notes, order_date, status, status_reason, transition_reason, status_changed_at, status_changed_by, approval_required, approval_reason, created_at, created_by, updated_at, version
 `
 
 type OrderSetStatusParams struct {
@@ -575,6 +580,7 @@ func (q *Queries) OrderSetStatus(ctx context.Context, arg OrderSetStatusParams) 
 		&i.OrderDate,
 		&i.Status,
 		&i.StatusReason,
+		&i.TransitionReason,
 		&i.StatusChangedAt,
 		&i.StatusChangedBy,
 		&i.ApprovalRequired,
@@ -646,7 +652,7 @@ UPDATE orders."order" SET
     legal_entity_id = $1, customer_id = $2, salesperson = $3,
     po_number = $4, notes = $5
 WHERE id = $6 AND version = $7
-RETURNING id, number, site_id, legal_entity_id, customer_id, salesperson, currency, po_number, notes, order_date, status, status_reason, status_changed_at, status_changed_by, approval_required, approval_reason, created_at, created_by, updated_at, version
+RETURNING id, number, site_id, legal_entity_id, customer_id, salesperson, currency, po_number, notes, order_date, status, status_reason, transition_reason, status_changed_at, status_changed_by, approval_required, approval_reason, created_at, created_by, updated_at, version
 `
 
 type OrderUpdateHeaderParams struct {
@@ -683,6 +689,7 @@ func (q *Queries) OrderUpdateHeader(ctx context.Context, arg OrderUpdateHeaderPa
 		&i.OrderDate,
 		&i.Status,
 		&i.StatusReason,
+		&i.TransitionReason,
 		&i.StatusChangedAt,
 		&i.StatusChangedBy,
 		&i.ApprovalRequired,

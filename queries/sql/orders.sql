@@ -22,7 +22,7 @@ WHERE id = @id AND version = @expected_version
 RETURNING *;
 
 -- name: OrderSetStatus :one
-UPDATE orders."order" SET status = @status, status_reason = sqlc.narg('reason')
+UPDATE orders."order" SET status = @status, transition_reason = sqlc.narg('reason')
 WHERE id = @id
 RETURNING *;
 
