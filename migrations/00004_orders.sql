@@ -353,13 +353,20 @@ CREATE TABLE orders.order_line (
     -- The price row the unit price and cost came from, if any.
     price_id          uuid REFERENCES core.price (id),
     created_at        timestamptz NOT NULL DEFAULT now(),
-    -- Billing periods in the term (1 for one-off).
+    -- Prices and costs of recurring products are per month, whatever the
+    -- billing frequency, which only sets how often we invoice: a line's
+    -- value does not change when a customer pays yearly instead of monthly.
+    -- Billing periods (invoices) in the term; 1 for one-off.
     periods           integer GENERATED ALWAYS AS (
                           CASE WHEN kind = 'recurring' THEN term_months / core.frequency_months(billing_frequency) ELSE 1 END) STORED,
-    -- Net amount per billing period (the whole amount for one-off lines).
+    -- Net amount per month (recurring) or in all (one-off), rounded to cents.
     net_amount        numeric(16, 2) GENERATED ALWAYS AS (round(quantity * unit_price * (1 - discount_pct / 100), 2)) STORED,
-    -- Cost per billing period.
+    -- Cost per month (recurring) or in all (one-off).
     cost_amount       numeric(16, 2) GENERATED ALWAYS AS (round(quantity * unit_cost, 2)) STORED,
+    -- Value and cost over the whole term.
+    line_value        numeric(18, 2) GENERATED ALWAYS AS (
+                          round(quantity * unit_price * (1 - discount_pct / 100), 2) * coalesce(term_months, 1)) STORED,
+    line_cost         numeric(18, 2) GENERATED ALWAYS AS (round(quantity * unit_cost, 2) * coalesce(term_months, 1)) STORED,
     CONSTRAINT order_line_term_check CHECK (
         (kind = 'one_off' AND billing_frequency IS NULL AND term_months IS NULL)
         OR (kind = 'recurring' AND billing_frequency IS NOT NULL AND term_months > 0
@@ -430,10 +437,10 @@ SELECT o.id AS order_id,
        o.currency,
        count(l.id)::integer AS line_count,
        coalesce(sum(l.net_amount) FILTER (WHERE l.kind = 'one_off'), 0)::numeric(16, 2) AS one_off_amount,
-       coalesce(sum(round(l.net_amount / core.frequency_months(l.billing_frequency), 2)) FILTER (WHERE l.kind = 'recurring'), 0)::numeric(16, 2) AS mrr,
-       coalesce(sum(l.net_amount * l.periods), 0)::numeric(16, 2) AS total_value,
-       coalesce(sum(l.cost_amount * l.periods), 0)::numeric(16, 2) AS total_cost,
-       (coalesce(sum(l.net_amount * l.periods), 0) - coalesce(sum(l.cost_amount * l.periods), 0))::numeric(16, 2) AS margin
+       coalesce(sum(l.net_amount) FILTER (WHERE l.kind = 'recurring'), 0)::numeric(16, 2) AS mrr,
+       coalesce(sum(l.line_value), 0)::numeric(18, 2) AS total_value,
+       coalesce(sum(l.line_cost), 0)::numeric(18, 2) AS total_cost,
+       (coalesce(sum(l.line_value), 0) - coalesce(sum(l.line_cost), 0))::numeric(18, 2) AS margin
   FROM orders."order" o
   LEFT JOIN orders.order_line l ON l.order_id = o.id
  GROUP BY o.id;

@@ -248,9 +248,8 @@ func lineFrom(r queries.OrdersOrderLine) Line {
 	if r.Periods != nil {
 		l.Periods = int(*r.Periods)
 	}
-	periods := decimal.NewFromInt(int64(l.Periods))
-	l.Value = l.NetAmount.Mul(periods)
-	l.Cost = l.CostAmount.Mul(periods)
+	l.Value = r.LineValue.Decimal
+	l.Cost = r.LineCost.Decimal
 	l.Margin = l.Value.Sub(l.Cost)
 	l.MarginPct = marginPct(l.Margin, l.Value)
 	return l

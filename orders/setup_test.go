@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
 
@@ -122,18 +121,6 @@ func rules(site, currency, tz string, from time.Time, threshold, minMargin strin
 	}
 }
 
-// smallOrder is within the default thresholds: approved at submit.
-// 1 x fibre (120/month, cost 70, 12 months) = 1440, margin 600 (41.67 %).
-func (b *testBundle) smallOrder(t *testing.T) orders.Order {
-	t.Helper()
-	o, err := b.svc.CreateOrder(b.ctx, orders.OrderInput{
-		CustomerID: b.ukCustomer.ID, LegalEntityID: b.ukEntity.ID, Salesperson: "ana",
-		Lines: []orders.LineInput{{ProductID: b.fibre.ID, Quantity: dec("1")}},
-	})
-	must(t, err)
-	return o
-}
-
 // bigOrder exceeds the UK amount threshold (10000): it waits for approval.
 // 10 x fibre x 12 months = 14400.
 func (b *testBundle) bigOrder(t *testing.T) orders.Order {
@@ -210,4 +197,3 @@ func date(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0
 
 func ptr[T any](v T) *T { return &v }
 
-var _ = uuid.Nil

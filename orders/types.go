@@ -219,7 +219,8 @@ type PriceBookInput struct {
 }
 
 // Price is a product's price and cost in a book from EffectiveFrom until
-// the next price of the same book and product.
+// the next price of the same book and product. For recurring products both
+// are per month.
 type Price struct {
 	ID            uuid.UUID
 	PriceBookID   uuid.UUID
@@ -301,19 +302,24 @@ type Line struct {
 	BillingFrequency BillingFrequency // "" for one-off
 	TermMonths       int              // 0 for one-off
 	Quantity         decimal.Decimal
-	UnitPrice        decimal.Decimal
+	// UnitPrice and UnitCost of recurring lines are per month, whatever the
+	// billing frequency (which only sets how often we invoice).
+	UnitPrice decimal.Decimal
 	// UnitCost is our cost when the line was added, kept as it was.
 	UnitCost    decimal.Decimal
 	DiscountPct decimal.Decimal
 	Currency    string
 	PriceID     *uuid.UUID
-	// Periods is the number of billing periods in the term (1 for one-off).
+	// Periods is the number of billing periods (invoices) in the term; 1
+	// for one-off.
 	Periods int
-	// NetAmount and CostAmount are per billing period (the whole amount for
-	// one-off lines): quantity x unit price less discount, rounded to cents.
+	// NetAmount and CostAmount are per month for recurring lines and in all
+	// for one-off lines: quantity x unit price less discount, rounded to
+	// cents.
 	NetAmount  decimal.Decimal
 	CostAmount decimal.Decimal
-	// Value, Cost and Margin cover the whole term.
+	// Value, Cost and Margin cover the whole term (NetAmount x TermMonths
+	// for recurring lines).
 	Value     decimal.Decimal
 	Cost      decimal.Decimal
 	Margin    decimal.Decimal

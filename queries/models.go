@@ -679,6 +679,8 @@ type OrdersOrderLine struct {
 	Periods          *int32
 	NetAmount        decimal.NullDecimal
 	CostAmount       decimal.NullDecimal
+	LineValue        decimal.NullDecimal
+	LineCost         decimal.NullDecimal
 }
 
 type OrdersOrderLineSplit struct {

@@ -141,7 +141,7 @@ INSERT INTO orders.order_line (
 VALUES (
     $1, '', $2, $3, $4, $5,
     $6, $7, $8, $9)
-RETURNING id, order_id, site_id, line_no, product_id, description, kind, billing_frequency, term_months, quantity, unit_price, unit_cost, discount_pct, currency, price_id, created_at, periods, net_amount, cost_amount
+RETURNING id, order_id, site_id, line_no, product_id, description, kind, billing_frequency, term_months, quantity, unit_price, unit_cost, discount_pct, currency, price_id, created_at, periods, net_amount, cost_amount, line_value, line_cost
 `
 
 type OrderLineCreateParams struct {
@@ -189,6 +189,8 @@ func (q *Queries) OrderLineCreate(ctx context.Context, arg OrderLineCreateParams
 		&i.Periods,
 		&i.NetAmount,
 		&i.CostAmount,
+		&i.LineValue,
+		&i.LineCost,
 	)
 	return i, err
 }
@@ -211,7 +213,7 @@ func (q *Queries) OrderLineDelete(ctx context.Context, arg OrderLineDeleteParams
 }
 
 const orderLineGet = `-- name: OrderLineGet :one
-SELECT id, order_id, site_id, line_no, product_id, description, kind, billing_frequency, term_months, quantity, unit_price, unit_cost, discount_pct, currency, price_id, created_at, periods, net_amount, cost_amount FROM orders.order_line WHERE id = $1
+SELECT id, order_id, site_id, line_no, product_id, description, kind, billing_frequency, term_months, quantity, unit_price, unit_cost, discount_pct, currency, price_id, created_at, periods, net_amount, cost_amount, line_value, line_cost FROM orders.order_line WHERE id = $1
 `
 
 func (q *Queries) OrderLineGet(ctx context.Context, id uuid.UUID) (OrdersOrderLine, error) {
@@ -237,12 +239,14 @@ func (q *Queries) OrderLineGet(ctx context.Context, id uuid.UUID) (OrdersOrderLi
 		&i.Periods,
 		&i.NetAmount,
 		&i.CostAmount,
+		&i.LineValue,
+		&i.LineCost,
 	)
 	return i, err
 }
 
 const orderLineList = `-- name: OrderLineList :many
-SELECT id, order_id, site_id, line_no, product_id, description, kind, billing_frequency, term_months, quantity, unit_price, unit_cost, discount_pct, currency, price_id, created_at, periods, net_amount, cost_amount FROM orders.order_line WHERE order_id = $1 ORDER BY line_no
+SELECT id, order_id, site_id, line_no, product_id, description, kind, billing_frequency, term_months, quantity, unit_price, unit_cost, discount_pct, currency, price_id, created_at, periods, net_amount, cost_amount, line_value, line_cost FROM orders.order_line WHERE order_id = $1 ORDER BY line_no
 `
 
 func (q *Queries) OrderLineList(ctx context.Context, orderID uuid.UUID) ([]OrdersOrderLine, error) {
@@ -274,6 +278,8 @@ func (q *Queries) OrderLineList(ctx context.Context, orderID uuid.UUID) ([]Order
 			&i.Periods,
 			&i.NetAmount,
 			&i.CostAmount,
+			&i.LineValue,
+			&i.LineCost,
 		); err != nil {
 			return nil, err
 		}
@@ -348,7 +354,7 @@ UPDATE orders.order_line SET
     billing_frequency = $3, term_months = $4,
     quantity = $5, unit_price = $6, discount_pct = $7
 WHERE id = $8 AND order_id = $9
-RETURNING id, order_id, site_id, line_no, product_id, description, kind, billing_frequency, term_months, quantity, unit_price, unit_cost, discount_pct, currency, price_id, created_at, periods, net_amount, cost_amount
+RETURNING id, order_id, site_id, line_no, product_id, description, kind, billing_frequency, term_months, quantity, unit_price, unit_cost, discount_pct, currency, price_id, created_at, periods, net_amount, cost_amount, line_value, line_cost
 `
 
 type OrderLineUpdateParams struct {
@@ -396,6 +402,8 @@ func (q *Queries) OrderLineUpdate(ctx context.Context, arg OrderLineUpdateParams
 		&i.Periods,
 		&i.NetAmount,
 		&i.CostAmount,
+		&i.LineValue,
+		&i.LineCost,
 	)
 	return i, err
 }
