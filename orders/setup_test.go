@@ -196,4 +196,3 @@ func ndec(s string) decimal.NullDecimal         { return decimal.NewNullDecimal(
 func date(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
 
 func ptr[T any](v T) *T { return &v }
-
