@@ -722,8 +722,8 @@ DROP SEQUENCE orders.order_number_seq;
 DROP FUNCTION orders.order_before_insert(), orders.order_before_update(), orders.order_after_update(),
     orders.order_line_guard(), orders.order_line_split_guard(), orders.margin_pct(numeric, numeric);
 DROP TYPE orders.approval_decision, orders.order_status;
+DROP FUNCTION core.price_at(text, uuid, uuid, text, date), core.site_rules(text, date), core.site_today(text);
 DROP TABLE core.price, core.price_book, core.product, core.customer, core.legal_entity, core.site_setting;
-DROP FUNCTION core.price_at(text, uuid, uuid, text, date), core.price_guard(), core.frequency_months(core.billing_frequency),
-    core.site_rules(text, date), core.site_today(text), core.site_setting_guard();
+DROP FUNCTION core.price_guard(), core.frequency_months(core.billing_frequency), core.site_setting_guard();
 DROP TYPE core.billing_frequency, core.product_kind, core.rounding_mode, core.cancellation_policy,
     core.proration_rule, core.billing_timing;
