@@ -429,21 +429,29 @@ CREATE POLICY site_isolation ON orders.order_transition TO messina_app
     USING (core.site_visible(site_id)) WITH CHECK (core.site_visible(site_id));
 REVOKE UPDATE, DELETE, TRUNCATE ON orders.order_transition, orders.approval FROM messina_app;
 
--- Order totals in the order's currency. security_invoker so row-level
--- security of the caller applies.
+-- Order totals in the order's currency. The lines are aggregated per order
+-- in a LATERAL subquery, so a query for a page of orders sums only their
+-- lines (a GROUP BY view would sum every order before the join).
+-- security_invoker so row-level security of the caller applies.
 CREATE VIEW orders.order_total WITH (security_invoker = true) AS
 SELECT o.id AS order_id,
        o.site_id,
        o.currency,
-       count(l.id)::integer AS line_count,
-       coalesce(sum(l.net_amount) FILTER (WHERE l.kind = 'one_off'), 0)::numeric(16, 2) AS one_off_amount,
-       coalesce(sum(l.net_amount) FILTER (WHERE l.kind = 'recurring'), 0)::numeric(16, 2) AS mrr,
-       coalesce(sum(l.line_value), 0)::numeric(18, 2) AS total_value,
-       coalesce(sum(l.line_cost), 0)::numeric(18, 2) AS total_cost,
-       (coalesce(sum(l.line_value), 0) - coalesce(sum(l.line_cost), 0))::numeric(18, 2) AS margin
+       t.line_count,
+       t.one_off_amount,
+       t.mrr,
+       t.total_value,
+       t.total_cost,
+       (t.total_value - t.total_cost)::numeric(18, 2) AS margin
   FROM orders."order" o
-  LEFT JOIN orders.order_line l ON l.order_id = o.id
- GROUP BY o.id;
+ CROSS JOIN LATERAL (
+       SELECT count(*)::integer AS line_count,
+              coalesce(sum(l.net_amount) FILTER (WHERE l.kind = 'one_off'), 0)::numeric(16, 2) AS one_off_amount,
+              coalesce(sum(l.net_amount) FILTER (WHERE l.kind = 'recurring'), 0)::numeric(16, 2) AS mrr,
+              coalesce(sum(l.line_value), 0)::numeric(18, 2) AS total_value,
+              coalesce(sum(l.line_cost), 0)::numeric(18, 2) AS total_cost
+         FROM orders.order_line l
+        WHERE l.order_id = o.id) t;
 
 -- Margin as a percentage of value, rounded to 2 places; NULL for no value.
 -- The Go service computes the same (orders.marginPct).

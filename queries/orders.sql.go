@@ -409,19 +409,23 @@ func (q *Queries) OrderLineUpdate(ctx context.Context, arg OrderLineUpdateParams
 }
 
 const orderList = `-- name: OrderList :many
-SELECT o.id, o.number, o.site_id, o.legal_entity_id, o.customer_id, o.salesperson, o.currency, o.po_number, o.notes, o.order_date, o.status, o.status_reason, o.transition_reason, o.status_changed_at, o.status_changed_by, o.approval_required, o.approval_reason, o.created_at, o.created_by, o.updated_at, o.version, t.line_count, t.one_off_amount, t.mrr, t.total_value, t.total_cost, t.margin
-FROM orders."order" o
-JOIN orders.order_total t ON t.order_id = o.id
-WHERE ($1::text IS NULL OR o.site_id = $1::text)
-  AND ($2::orders.order_status IS NULL OR o.status = $2::orders.order_status)
-  AND ($3::uuid IS NULL OR o.customer_id = $3::uuid)
-  AND ($4::text IS NULL OR o.salesperson = $4::text)
-  AND ($5::date IS NULL OR o.order_date >= $5::date)
-  AND ($6::date IS NULL OR o.order_date <= $6::date)
-  AND ($7::timestamptz IS NULL
-       OR (o.created_at, o.id) < ($7::timestamptz, $8::uuid))
-ORDER BY o.created_at DESC, o.id DESC
-LIMIT $9
+WITH page AS (
+    SELECT id, number, site_id, legal_entity_id, customer_id, salesperson, currency, po_number, notes, order_date, status, status_reason, transition_reason, status_changed_at, status_changed_by, approval_required, approval_reason, created_at, created_by, updated_at, version FROM orders."order" o
+    WHERE ($1::text IS NULL OR o.site_id = $1::text)
+      AND ($2::orders.order_status IS NULL OR o.status = $2::orders.order_status)
+      AND ($3::uuid IS NULL OR o.customer_id = $3::uuid)
+      AND ($4::text IS NULL OR o.salesperson = $4::text)
+      AND ($5::date IS NULL OR o.order_date >= $5::date)
+      AND ($6::date IS NULL OR o.order_date <= $6::date)
+      AND ($7::timestamptz IS NULL
+           OR (o.created_at, o.id) < ($7::timestamptz, $8::uuid))
+    ORDER BY o.created_at DESC, o.id DESC
+    LIMIT $9
+)
+SELECT page.id, page.number, page.site_id, page.legal_entity_id, page.customer_id, page.salesperson, page.currency, page.po_number, page.notes, page.order_date, page.status, page.status_reason, page.transition_reason, page.status_changed_at, page.status_changed_by, page.approval_required, page.approval_reason, page.created_at, page.created_by, page.updated_at, page.version, t.line_count, t.one_off_amount, t.mrr, t.total_value, t.total_cost, t.margin
+FROM page
+JOIN orders.order_total t ON t.order_id = page.id
+ORDER BY page.created_at DESC, page.id DESC
 `
 
 type OrderListParams struct {
@@ -467,6 +471,8 @@ type OrderListRow struct {
 }
 
 // Keyset pagination on (created_at, id) descending: newest first, stable.
+// The page is cut before the totals are joined, so only its orders' lines
+// are summed.
 func (q *Queries) OrderList(ctx context.Context, arg OrderListParams) ([]OrderListRow, error) {
 	rows, err := q.db.Query(ctx, orderList,
 		arg.SiteID,

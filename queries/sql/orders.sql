@@ -30,20 +30,26 @@ RETURNING *;
 SELECT * FROM orders.order_total WHERE order_id = @order_id;
 
 -- Keyset pagination on (created_at, id) descending: newest first, stable.
+-- The page is cut before the totals are joined, so only its orders' lines
+-- are summed.
 -- name: OrderList :many
-SELECT o.*, t.line_count, t.one_off_amount, t.mrr, t.total_value, t.total_cost, t.margin
-FROM orders."order" o
-JOIN orders.order_total t ON t.order_id = o.id
-WHERE (sqlc.narg('site_id')::text IS NULL OR o.site_id = sqlc.narg('site_id')::text)
-  AND (sqlc.narg('status')::orders.order_status IS NULL OR o.status = sqlc.narg('status')::orders.order_status)
-  AND (sqlc.narg('customer_id')::uuid IS NULL OR o.customer_id = sqlc.narg('customer_id')::uuid)
-  AND (sqlc.narg('salesperson')::text IS NULL OR o.salesperson = sqlc.narg('salesperson')::text)
-  AND (sqlc.narg('date_from')::date IS NULL OR o.order_date >= sqlc.narg('date_from')::date)
-  AND (sqlc.narg('date_to')::date IS NULL OR o.order_date <= sqlc.narg('date_to')::date)
-  AND (sqlc.narg('after_created_at')::timestamptz IS NULL
-       OR (o.created_at, o.id) < (sqlc.narg('after_created_at')::timestamptz, sqlc.narg('after_id')::uuid))
-ORDER BY o.created_at DESC, o.id DESC
-LIMIT @max_rows;
+WITH page AS (
+    SELECT * FROM orders."order" o
+    WHERE (sqlc.narg('site_id')::text IS NULL OR o.site_id = sqlc.narg('site_id')::text)
+      AND (sqlc.narg('status')::orders.order_status IS NULL OR o.status = sqlc.narg('status')::orders.order_status)
+      AND (sqlc.narg('customer_id')::uuid IS NULL OR o.customer_id = sqlc.narg('customer_id')::uuid)
+      AND (sqlc.narg('salesperson')::text IS NULL OR o.salesperson = sqlc.narg('salesperson')::text)
+      AND (sqlc.narg('date_from')::date IS NULL OR o.order_date >= sqlc.narg('date_from')::date)
+      AND (sqlc.narg('date_to')::date IS NULL OR o.order_date <= sqlc.narg('date_to')::date)
+      AND (sqlc.narg('after_created_at')::timestamptz IS NULL
+           OR (o.created_at, o.id) < (sqlc.narg('after_created_at')::timestamptz, sqlc.narg('after_id')::uuid))
+    ORDER BY o.created_at DESC, o.id DESC
+    LIMIT @max_rows
+)
+SELECT page.*, t.line_count, t.one_off_amount, t.mrr, t.total_value, t.total_cost, t.margin
+FROM page
+JOIN orders.order_total t ON t.order_id = page.id
+ORDER BY page.created_at DESC, page.id DESC;
 
 -- name: OrderLineCreate :one
 INSERT INTO orders.order_line (
