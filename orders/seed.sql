@@ -186,9 +186,11 @@ SELECT ins.id,
        (ARRAY['customer chose a competitor', 'budget frozen', 'duplicate order', 'credit check failed', 'price too high'])[1 + floor(x.r2 * 5)::int]
 FROM ins CROSS JOIN LATERAL (SELECT random() + 0 * length(ins.id::text) AS r, random() + 0 * length(ins.id::text) AS r2) x;
 
--- Lines: one to five per order, list prices, some discounts.
-INSERT INTO orders.order_line (order_id, site_id, product_id, quantity, discount_pct)
-SELECT o.id, '', p.id,
+-- Lines: one to five per order, list prices, some discounts. line_no is
+-- given: the trigger's max(line_no) lookup would scan the table, which has
+-- no statistics yet inside this transaction.
+INSERT INTO orders.order_line (order_id, site_id, line_no, product_id, quantity, discount_pct)
+SELECT o.id, '', n, p.id,
        CASE WHEN p.kind = 'recurring' THEN 1 + floor(random() * 10) ELSE 1 + floor(random() * 3) END,
        (ARRAY[0, 0, 0, 0, 5, 10, 15])[1 + floor(random() * 7)::int]
 FROM seed_order o
