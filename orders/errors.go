@@ -78,6 +78,8 @@ type Error struct {
 	Err error
 }
 
+// Error gives the code, message and details, for logs; clients should use
+// the fields.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString(e.Code)
