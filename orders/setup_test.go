@@ -105,6 +105,9 @@ func closeAndWait(t *testing.T, db *pgtest.DB, app *pgxpool.Pool) {
 		var n int
 		if err := db.Owner.QueryRow(context.Background(),
 			"SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND usename = 'messina_app'").Scan(&n); err != nil || n == 0 {
+			// A backend leaves pg_stat_activity a moment before it leaves
+			// the process array that DROP DATABASE checks.
+			time.Sleep(100 * time.Millisecond)
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
