@@ -10,7 +10,271 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
 )
+
+type CoreBillingFrequency string
+
+const (
+	CoreBillingFrequencyMonthly    CoreBillingFrequency = "monthly"
+	CoreBillingFrequencyQuarterly  CoreBillingFrequency = "quarterly"
+	CoreBillingFrequencySemiannual CoreBillingFrequency = "semiannual"
+	CoreBillingFrequencyAnnual     CoreBillingFrequency = "annual"
+)
+
+func (e *CoreBillingFrequency) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = CoreBillingFrequency(s)
+	case string:
+		*e = CoreBillingFrequency(s)
+	default:
+		return fmt.Errorf("unsupported scan type for CoreBillingFrequency: %T", src)
+	}
+	return nil
+}
+
+type NullCoreBillingFrequency struct {
+	CoreBillingFrequency CoreBillingFrequency
+	Valid                bool // Valid is true if CoreBillingFrequency is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullCoreBillingFrequency) Scan(value interface{}) error {
+	if value == nil {
+		ns.CoreBillingFrequency, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.CoreBillingFrequency.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullCoreBillingFrequency) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.CoreBillingFrequency), nil
+}
+
+func (e CoreBillingFrequency) Valid() bool {
+	switch e {
+	case CoreBillingFrequencyMonthly,
+		CoreBillingFrequencyQuarterly,
+		CoreBillingFrequencySemiannual,
+		CoreBillingFrequencyAnnual:
+		return true
+	}
+	return false
+}
+
+type CoreBillingTiming string
+
+const (
+	CoreBillingTimingAdvance CoreBillingTiming = "advance"
+	CoreBillingTimingArrears CoreBillingTiming = "arrears"
+)
+
+func (e *CoreBillingTiming) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = CoreBillingTiming(s)
+	case string:
+		*e = CoreBillingTiming(s)
+	default:
+		return fmt.Errorf("unsupported scan type for CoreBillingTiming: %T", src)
+	}
+	return nil
+}
+
+type NullCoreBillingTiming struct {
+	CoreBillingTiming CoreBillingTiming
+	Valid             bool // Valid is true if CoreBillingTiming is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullCoreBillingTiming) Scan(value interface{}) error {
+	if value == nil {
+		ns.CoreBillingTiming, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.CoreBillingTiming.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullCoreBillingTiming) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.CoreBillingTiming), nil
+}
+
+func (e CoreBillingTiming) Valid() bool {
+	switch e {
+	case CoreBillingTimingAdvance,
+		CoreBillingTimingArrears:
+		return true
+	}
+	return false
+}
+
+type CoreCancellationPolicy string
+
+const (
+	CoreCancellationPolicyEndOfTerm        CoreCancellationPolicy = "end_of_term"
+	CoreCancellationPolicyEndOfNotice      CoreCancellationPolicy = "end_of_notice"
+	CoreCancellationPolicyImmediateWithFee CoreCancellationPolicy = "immediate_with_fee"
+)
+
+func (e *CoreCancellationPolicy) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = CoreCancellationPolicy(s)
+	case string:
+		*e = CoreCancellationPolicy(s)
+	default:
+		return fmt.Errorf("unsupported scan type for CoreCancellationPolicy: %T", src)
+	}
+	return nil
+}
+
+type NullCoreCancellationPolicy struct {
+	CoreCancellationPolicy CoreCancellationPolicy
+	Valid                  bool // Valid is true if CoreCancellationPolicy is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullCoreCancellationPolicy) Scan(value interface{}) error {
+	if value == nil {
+		ns.CoreCancellationPolicy, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.CoreCancellationPolicy.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullCoreCancellationPolicy) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.CoreCancellationPolicy), nil
+}
+
+func (e CoreCancellationPolicy) Valid() bool {
+	switch e {
+	case CoreCancellationPolicyEndOfTerm,
+		CoreCancellationPolicyEndOfNotice,
+		CoreCancellationPolicyImmediateWithFee:
+		return true
+	}
+	return false
+}
+
+type CoreProductKind string
+
+const (
+	CoreProductKindOneOff    CoreProductKind = "one_off"
+	CoreProductKindRecurring CoreProductKind = "recurring"
+)
+
+func (e *CoreProductKind) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = CoreProductKind(s)
+	case string:
+		*e = CoreProductKind(s)
+	default:
+		return fmt.Errorf("unsupported scan type for CoreProductKind: %T", src)
+	}
+	return nil
+}
+
+type NullCoreProductKind struct {
+	CoreProductKind CoreProductKind
+	Valid           bool // Valid is true if CoreProductKind is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullCoreProductKind) Scan(value interface{}) error {
+	if value == nil {
+		ns.CoreProductKind, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.CoreProductKind.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullCoreProductKind) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.CoreProductKind), nil
+}
+
+func (e CoreProductKind) Valid() bool {
+	switch e {
+	case CoreProductKindOneOff,
+		CoreProductKindRecurring:
+		return true
+	}
+	return false
+}
+
+type CoreProrationRule string
+
+const (
+	CoreProrationRuleDaily   CoreProrationRule = "daily"
+	CoreProrationRuleMonthly CoreProrationRule = "monthly"
+	CoreProrationRuleNone    CoreProrationRule = "none"
+)
+
+func (e *CoreProrationRule) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = CoreProrationRule(s)
+	case string:
+		*e = CoreProrationRule(s)
+	default:
+		return fmt.Errorf("unsupported scan type for CoreProrationRule: %T", src)
+	}
+	return nil
+}
+
+type NullCoreProrationRule struct {
+	CoreProrationRule CoreProrationRule
+	Valid             bool // Valid is true if CoreProrationRule is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullCoreProrationRule) Scan(value interface{}) error {
+	if value == nil {
+		ns.CoreProrationRule, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.CoreProrationRule.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullCoreProrationRule) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.CoreProrationRule), nil
+}
+
+func (e CoreProrationRule) Valid() bool {
+	switch e {
+	case CoreProrationRuleDaily,
+		CoreProrationRuleMonthly,
+		CoreProrationRuleNone:
+		return true
+	}
+	return false
+}
 
 type CoreRole string
 
@@ -67,6 +331,173 @@ func (e CoreRole) Valid() bool {
 	return false
 }
 
+type CoreRoundingMode string
+
+const (
+	CoreRoundingModeHalfUp   CoreRoundingMode = "half_up"
+	CoreRoundingModeHalfEven CoreRoundingMode = "half_even"
+)
+
+func (e *CoreRoundingMode) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = CoreRoundingMode(s)
+	case string:
+		*e = CoreRoundingMode(s)
+	default:
+		return fmt.Errorf("unsupported scan type for CoreRoundingMode: %T", src)
+	}
+	return nil
+}
+
+type NullCoreRoundingMode struct {
+	CoreRoundingMode CoreRoundingMode
+	Valid            bool // Valid is true if CoreRoundingMode is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullCoreRoundingMode) Scan(value interface{}) error {
+	if value == nil {
+		ns.CoreRoundingMode, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.CoreRoundingMode.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullCoreRoundingMode) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.CoreRoundingMode), nil
+}
+
+func (e CoreRoundingMode) Valid() bool {
+	switch e {
+	case CoreRoundingModeHalfUp,
+		CoreRoundingModeHalfEven:
+		return true
+	}
+	return false
+}
+
+type OrdersApprovalDecision string
+
+const (
+	OrdersApprovalDecisionAuto     OrdersApprovalDecision = "auto"
+	OrdersApprovalDecisionApproved OrdersApprovalDecision = "approved"
+	OrdersApprovalDecisionRejected OrdersApprovalDecision = "rejected"
+)
+
+func (e *OrdersApprovalDecision) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = OrdersApprovalDecision(s)
+	case string:
+		*e = OrdersApprovalDecision(s)
+	default:
+		return fmt.Errorf("unsupported scan type for OrdersApprovalDecision: %T", src)
+	}
+	return nil
+}
+
+type NullOrdersApprovalDecision struct {
+	OrdersApprovalDecision OrdersApprovalDecision
+	Valid                  bool // Valid is true if OrdersApprovalDecision is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullOrdersApprovalDecision) Scan(value interface{}) error {
+	if value == nil {
+		ns.OrdersApprovalDecision, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.OrdersApprovalDecision.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullOrdersApprovalDecision) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.OrdersApprovalDecision), nil
+}
+
+func (e OrdersApprovalDecision) Valid() bool {
+	switch e {
+	case OrdersApprovalDecisionAuto,
+		OrdersApprovalDecisionApproved,
+		OrdersApprovalDecisionRejected:
+		return true
+	}
+	return false
+}
+
+type OrdersOrderStatus string
+
+const (
+	OrdersOrderStatusDraft        OrdersOrderStatus = "draft"
+	OrdersOrderStatusSubmitted    OrdersOrderStatus = "submitted"
+	OrdersOrderStatusApproved     OrdersOrderStatus = "approved"
+	OrdersOrderStatusBooked       OrdersOrderStatus = "booked"
+	OrdersOrderStatusProvisioning OrdersOrderStatus = "provisioning"
+	OrdersOrderStatusCompleted    OrdersOrderStatus = "completed"
+	OrdersOrderStatusRejected     OrdersOrderStatus = "rejected"
+	OrdersOrderStatusCancelled    OrdersOrderStatus = "cancelled"
+)
+
+func (e *OrdersOrderStatus) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = OrdersOrderStatus(s)
+	case string:
+		*e = OrdersOrderStatus(s)
+	default:
+		return fmt.Errorf("unsupported scan type for OrdersOrderStatus: %T", src)
+	}
+	return nil
+}
+
+type NullOrdersOrderStatus struct {
+	OrdersOrderStatus OrdersOrderStatus
+	Valid             bool // Valid is true if OrdersOrderStatus is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullOrdersOrderStatus) Scan(value interface{}) error {
+	if value == nil {
+		ns.OrdersOrderStatus, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.OrdersOrderStatus.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullOrdersOrderStatus) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.OrdersOrderStatus), nil
+}
+
+func (e OrdersOrderStatus) Valid() bool {
+	switch e {
+	case OrdersOrderStatusDraft,
+		OrdersOrderStatusSubmitted,
+		OrdersOrderStatusApproved,
+		OrdersOrderStatusBooked,
+		OrdersOrderStatusProvisioning,
+		OrdersOrderStatusCompleted,
+		OrdersOrderStatusRejected,
+		OrdersOrderStatusCancelled:
+		return true
+	}
+	return false
+}
+
 type CoreApiToken struct {
 	ID         uuid.UUID
 	Name       string
@@ -93,6 +524,21 @@ type CoreAppUser struct {
 	Version   int32
 }
 
+type CoreCustomer struct {
+	ID               uuid.UUID
+	SiteID           string
+	Name             string
+	VatID            *string
+	Currency         string
+	Language         string
+	Timezone         string
+	PaymentTermsDays int32
+	PoRequired       bool
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+	Version          int32
+}
+
 type CoreIdempotencyKey struct {
 	TokenID     uuid.UUID
 	Key         string
@@ -106,6 +552,48 @@ type CoreIdempotencyKey struct {
 	ExpiresAt   time.Time
 }
 
+type CoreLegalEntity struct {
+	ID            uuid.UUID
+	SiteID        string
+	Name          string
+	VatID         string
+	InvoicePrefix string
+	CreatedAt     time.Time
+	Version       int32
+}
+
+type CorePrice struct {
+	ID            uuid.UUID
+	PriceBookID   uuid.UUID
+	SiteID        string
+	ProductID     uuid.UUID
+	EffectiveFrom time.Time
+	UnitPrice     decimal.Decimal
+	UnitCost      decimal.NullDecimal
+	CreatedAt     time.Time
+}
+
+type CorePriceBook struct {
+	ID         uuid.UUID
+	SiteID     string
+	Name       string
+	Currency   string
+	CustomerID *uuid.UUID
+	CreatedAt  time.Time
+}
+
+type CoreProduct struct {
+	ID                uuid.UUID
+	Sku               string
+	Name              string
+	Kind              CoreProductKind
+	BillingFrequency  *CoreBillingFrequency
+	DefaultTermMonths *int32
+	Active            bool
+	CreatedAt         time.Time
+	Version           int32
+}
+
 type CoreSite struct {
 	ID        string
 	Name      string
@@ -114,4 +602,119 @@ type CoreSite struct {
 	Timezone  string
 	CreatedAt time.Time
 	Version   int32
+}
+
+type CoreSiteSetting struct {
+	SiteID                  string
+	EffectiveFrom           time.Time
+	BillingTiming           CoreBillingTiming
+	Proration               CoreProrationRule
+	DefaultRenewalMonths    int32
+	NoticeDays              int32
+	CancellationPolicy      CoreCancellationPolicy
+	InvoiceNumberFormat     string
+	TaxRate                 decimal.Decimal
+	ReverseCharge           bool
+	Rounding                CoreRoundingMode
+	RoundingScale           int16
+	Currency                string
+	Timezone                string
+	ApprovalAmountThreshold decimal.Decimal
+	ApprovalMinMarginPct    decimal.Decimal
+	CreatedAt               time.Time
+	CreatedBy               string
+}
+
+type OrdersApproval struct {
+	ID        int64
+	OrderID   uuid.UUID
+	SiteID    string
+	Decision  OrdersApprovalDecision
+	DecidedBy string
+	Reason    *string
+	DecidedAt time.Time
+}
+
+type OrdersOrder struct {
+	ID               uuid.UUID
+	Number           string
+	SiteID           string
+	LegalEntityID    uuid.UUID
+	CustomerID       uuid.UUID
+	Salesperson      string
+	Currency         string
+	PoNumber         *string
+	Notes            string
+	OrderDate        time.Time
+	Status           OrdersOrderStatus
+	StatusReason     *string
+	TransitionReason *string
+	StatusChangedAt  time.Time
+	StatusChangedBy  string
+	ApprovalRequired *bool
+	ApprovalReason   *string
+	CreatedAt        time.Time
+	CreatedBy        string
+	UpdatedAt        time.Time
+	Version          int32
+}
+
+type OrdersOrderLine struct {
+	ID               uuid.UUID
+	OrderID          uuid.UUID
+	SiteID           string
+	LineNo           int32
+	ProductID        uuid.UUID
+	Description      string
+	Kind             CoreProductKind
+	BillingFrequency *CoreBillingFrequency
+	TermMonths       *int32
+	Quantity         decimal.Decimal
+	UnitPrice        decimal.Decimal
+	UnitCost         decimal.Decimal
+	DiscountPct      decimal.Decimal
+	Currency         string
+	PriceID          *uuid.UUID
+	CreatedAt        time.Time
+	Periods          *int32
+	NetAmount        decimal.NullDecimal
+	CostAmount       decimal.NullDecimal
+	LineValue        decimal.NullDecimal
+	LineCost         decimal.NullDecimal
+}
+
+type OrdersOrderLineSplit struct {
+	LineID      uuid.UUID
+	SiteID      string
+	Salesperson string
+	SharePct    decimal.Decimal
+}
+
+type OrdersOrderTotal struct {
+	OrderID      uuid.UUID
+	SiteID       string
+	Currency     string
+	LineCount    int32
+	OneOffAmount decimal.Decimal
+	Mrr          decimal.Decimal
+	TotalValue   decimal.Decimal
+	TotalCost    decimal.Decimal
+	Margin       decimal.Decimal
+}
+
+type OrdersOrderTransition struct {
+	ID         int64
+	OrderID    uuid.UUID
+	SiteID     string
+	FromStatus OrdersOrderStatus
+	ToStatus   OrdersOrderStatus
+	Actor      string
+	Reason     *string
+	At         time.Time
+}
+
+type OrdersStatusTransition struct {
+	FromStatus     OrdersOrderStatus
+	ToStatus       OrdersOrderStatus
+	ReasonRequired bool
 }
