@@ -4,8 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/messina-oms/messina/auth"
 	"github.com/messina-oms/messina/internal/pgtest"
 	"github.com/messina-oms/messina/orders"
@@ -14,12 +12,7 @@ import (
 func TestSeedFillsAnEmptyDatabaseOnce(t *testing.T) {
 	t.Parallel()
 	db := pgtest.New(t)
-	cfg, err := pgxpool.ParseConfig(db.AppURL)
-	must(t, err)
-	orders.ConfigurePool(cfg)
-	app, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	must(t, err)
-	t.Cleanup(func() { closeAndWait(t, db, app) })
+	app := db.App
 	ctx := context.Background()
 
 	res, err := orders.Seed(ctx, app, orders.SeedOptions{Customers: 300, Orders: 600, Rand: 42})

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	pgxdecimal "github.com/jackc/pgx-shopspring-decimal"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -32,35 +31,13 @@ type Service struct {
 	log  *slog.Logger
 }
 
-// New returns a Service on pool. The pool's connections should have the
-// decimal types registered (ConfigurePool); log may be nil.
+// New returns a Service on pool, opened with pgpool so that numeric maps to
+// decimal.Decimal; log may be nil.
 func New(pool *pgxpool.Pool, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{pool: pool, log: log}
-}
-
-// RegisterTypes registers shopspring/decimal for numeric on conn, so money
-// is encoded and decoded in binary without going through strings or floats.
-func RegisterTypes(_ context.Context, conn *pgx.Conn) error {
-	pgxdecimal.Register(conn.TypeMap())
-	return nil
-}
-
-// ConfigurePool makes every connection of a pool built from cfg register
-// the types of RegisterTypes, keeping any AfterConnect already set. Call it
-// before pgxpool.NewWithConfig.
-func ConfigurePool(cfg *pgxpool.Config) {
-	prev := cfg.AfterConnect
-	cfg.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
-		if prev != nil {
-			if err := prev(ctx, conn); err != nil {
-				return err
-			}
-		}
-		return RegisterTypes(ctx, conn)
-	}
 }
 
 // inTx runs fn in one transaction with the principal's settings; fn's

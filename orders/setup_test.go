@@ -37,12 +37,7 @@ func principal(sites ...string) auth.Principal {
 func setup(t *testing.T) *testBundle {
 	t.Helper()
 	db := pgtest.New(t)
-	cfg, err := pgxpool.ParseConfig(db.AppURL)
-	must(t, err)
-	orders.ConfigurePool(cfg)
-	app, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	must(t, err)
-	t.Cleanup(func() { closeAndWait(t, db, app) })
+	app := db.App
 	loc, err := time.LoadLocation("Europe/London")
 	must(t, err)
 	now := time.Now().In(loc)
@@ -92,27 +87,6 @@ func setup(t *testing.T) *testBundle {
 		must(t, err)
 	}
 	return b
-}
-
-// closeAndWait closes the messina_app pools and waits until their server
-// backends are gone: pgtest drops the database WITH (FORCE) as the owner,
-// which may not terminate backends of messina_app still exiting after their
-// pool closed. (pgxpool.Close may be called twice.)
-func closeAndWait(t *testing.T, db *pgtest.DB, app *pgxpool.Pool) {
-	app.Close()
-	db.App.Close()
-	for range 200 {
-		var n int
-		if err := db.Owner.QueryRow(context.Background(),
-			"SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND usename = 'messina_app'").Scan(&n); err != nil || n == 0 {
-			// A backend leaves pg_stat_activity a moment before it leaves
-			// the process array that DROP DATABASE checks.
-			time.Sleep(100 * time.Millisecond)
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Logf("messina_app backends still connected to %s", db.Name)
 }
 
 func rules(site, currency, tz string, from time.Time, threshold, minMargin string) orders.SiteRules {

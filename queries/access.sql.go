@@ -12,25 +12,6 @@ import (
 	"github.com/google/uuid"
 )
 
-const siteGet = `-- name: SiteGet :one
-SELECT id, name, country, currency, timezone, created_at, version FROM core.site WHERE id = $1
-`
-
-func (q *Queries) SiteGet(ctx context.Context, id string) (CoreSite, error) {
-	row := q.db.QueryRow(ctx, siteGet, id)
-	var i CoreSite
-	err := row.Scan(
-		&i.ID,
-		&i.Name,
-		&i.Country,
-		&i.Currency,
-		&i.Timezone,
-		&i.CreatedAt,
-		&i.Version,
-	)
-	return i, err
-}
-
 const tokenAuthenticate = `-- name: TokenAuthenticate :one
 SELECT t.id, t.name, t.prefix, t.role, t.sites, t.expires_at, t.revoked_at,
        u.id AS user_id, u.email AS user_email, u.role AS user_role, u.sites AS user_sites, u.disabled AS user_disabled

@@ -22,10 +22,7 @@ func Open(ctx context.Context, url, applicationName string) (*pgxpool.Pool, erro
 	if applicationName != "" {
 		cfg.ConnConfig.RuntimeParams["application_name"] = applicationName
 	}
-	cfg.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
-		pgxdecimal.Register(conn.TypeMap())
-		return nil
-	}
+	Configure(cfg)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("invalid: %w", err)
@@ -35,4 +32,20 @@ func Open(ctx context.Context, url, applicationName string) (*pgxpool.Pool, erro
 		return nil, fmt.Errorf("cannot connect to %s:%d as %s: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.User, err)
 	}
 	return pool, nil
+}
+
+// Configure makes every connection of a pool built from cfg register
+// shopspring/decimal for numeric, so money travels in binary and never
+// through floats; an AfterConnect already set still runs first.
+func Configure(cfg *pgxpool.Config) {
+	prev := cfg.AfterConnect
+	cfg.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
+		if prev != nil {
+			if err := prev(ctx, conn); err != nil {
+				return err
+			}
+		}
+		pgxdecimal.Register(conn.TypeMap())
+		return nil
+	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/messina-oms/messina/internal/pgpool"
 	"github.com/messina-oms/messina/migrations"
 )
 
@@ -71,13 +72,23 @@ func New(t testing.TB) *DB {
 	db := &DB{Name: name, OwnerURL: withDatabase(ownerURL, name), AppURL: withDatabase(appURL, name)}
 	t.Cleanup(func() { dropDatabase(t, ownerURL, db) })
 
-	if db.Owner, err = pgxpool.New(ctx, db.OwnerURL); err != nil {
+	if db.Owner, err = newPool(ctx, db.OwnerURL); err != nil {
 		t.Fatalf("pgtest: owner pool: %v", err)
 	}
-	if db.App, err = pgxpool.New(ctx, db.AppURL); err != nil {
+	if db.App, err = newPool(ctx, db.AppURL); err != nil {
 		t.Fatalf("pgtest: app pool: %v", err)
 	}
 	return db
+}
+
+// newPool connects like the service does (types registered).
+func newPool(ctx context.Context, url string) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, err
+	}
+	pgpool.Configure(cfg)
+	return pgxpool.NewWithConfig(ctx, cfg)
 }
 
 // createDatabase clones template. PostgreSQL refuses a clone while another

@@ -18,9 +18,6 @@ RETURNING *;
 UPDATE core.api_token SET last_used_at = now()
 WHERE id = @id AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute');
 
--- name: SiteGet :one
-SELECT * FROM core.site WHERE id = @id;
-
 -- name: TokenAuthenticate :one
 -- A token with the user it acts for, if any, in one round trip.
 SELECT t.id, t.name, t.prefix, t.role, t.sites, t.expires_at, t.revoked_at,
