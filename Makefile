@@ -11,7 +11,7 @@ export GOFLAGS      := -buildvcs=false
 .PHONY: run test test-short check generate sqlc-check fmt-check vet staticcheck openapi-lint build bench clean
 
 run: build
-	$(DEVENV) -dir .data -- sh -c '$(BIN)/messina migrate && exec $(BIN)/messina serve'
+	$(DEVENV) -dir .data -- sh -c '$(BIN)/messina migrate && $(BIN)/messina seed --if-empty && exec $(BIN)/messina serve'
 
 test:
 	$(DEVENV) -temp -fast -- go test -race -count=1 -timeout 30m ./...

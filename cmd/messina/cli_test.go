@@ -182,3 +182,19 @@ func (b *lockedBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+func TestSeedFillsOnceAndThenRefusesUnlessIfEmpty(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	env := []string{"MESSINA_DATABASE_URL=" + db.AppURL}
+	code, out, stderr := runCLI(t, env, "seed", "--customers", "40", "--orders", "60")
+	if code != 0 || !strings.Contains(out, "seeded 7 sites, 40 customers") {
+		t.Fatalf("first seed: %d %q %q", code, out, stderr)
+	}
+	if code, _, stderr := runCLI(t, env, "seed"); code != 1 || !strings.Contains(stderr, "has data") {
+		t.Fatalf("second seed without --if-empty: %d %q", code, stderr)
+	}
+	if code, out, _ := runCLI(t, env, "seed", "--if-empty"); code != 0 || !strings.Contains(out, "not seeding") {
+		t.Fatalf("second seed with --if-empty: %d %q", code, out)
+	}
+}

@@ -22,6 +22,7 @@ func commands() []command {
 	return []command{
 		{"serve", "serve the API (migrates first when MESSINA_OWNER_DATABASE_URL is set)", runServe},
 		{"migrate", "apply pending database migrations", runMigrate},
+		{"seed", "fill an empty database with demo data: seed [--if-empty] [--customers N] [--orders N]", runSeed},
 		{"token", "manage API tokens: token create|list|revoke", runToken},
 		{"healthcheck", "probe a URL (default the local /readyz); exit 1 unless 200", runHealthcheck},
 	}
