@@ -37,8 +37,11 @@ vet:
 staticcheck: $(BIN)/staticcheck
 	$(BIN)/staticcheck ./...
 
-bench: build
-	$(DEVENV) -temp -- go run ./bench
+# Each bench/NAME is a program that measures ours against a baseline in the
+# same run and prints `name: ours / baseline = ratio` lines. Durable commits
+# (no -fast), since the baselines are too.
+bench:
+	$(DEVENV) -temp -- sh -c 'set -e; for d in bench/*/; do echo "== $$d"; go run ./$$d; done' 
 
 $(BIN)/sqlc:
 	GOBIN=$(BIN) go install github.com/sqlc-dev/sqlc/cmd/sqlc@$(SQLC_VERSION)
