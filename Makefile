@@ -8,7 +8,7 @@ BIN                 := $(CURDIR)/.bin
 DEVENV              := go run ./cmd/devenv -bin $(BIN)
 export GOFLAGS      := -buildvcs=false
 
-.PHONY: run test test-short check generate sqlc-check fmt-check vet staticcheck openapi-lint build bench clean
+.PHONY: run test check generate sqlc-check fmt-check vet staticcheck build bench clean
 
 run: build
 	$(DEVENV) -dir .data -- sh -c '$(BIN)/messina migrate && $(BIN)/messina seed --if-empty && exec $(BIN)/messina serve'
@@ -41,7 +41,7 @@ staticcheck: $(BIN)/staticcheck
 # same run and prints `name: ours / baseline = ratio` lines. Durable commits
 # (no -fast), since the baselines are too.
 bench:
-	$(DEVENV) -temp -- sh -c 'set -e; for d in bench/*/; do echo "== $$d"; go run ./$$d; done' 
+	$(DEVENV) -temp -- sh -c 'set -e; for d in bench/*/; do echo "== $$d"; go run ./$$d; done'
 
 $(BIN)/sqlc:
 	GOBIN=$(BIN) go install github.com/sqlc-dev/sqlc/cmd/sqlc@$(SQLC_VERSION)
