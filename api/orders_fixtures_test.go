@@ -192,15 +192,19 @@ func orderMatrixFixtures(t *testing.T, b *testBundle) map[string]func() fixture 
 		"createProduct": func() fixture {
 			return fixture{path: "/v1/products", body: map[string]any{"sku": "P-" + upper(), "name": "Thing", "kind": "one_off"}}
 		},
-		"getProduct":       func() fixture { return fixture{path: "/v1/products/" + c.fibre.ID.String()} },
-		"setProductActive": func() fixture { return fixture{path: "/v1/products/" + c.fibre.ID.String() + "/active", body: map[string]any{"active": true}} },
-		"listPriceBooks":   func() fixture { return fixture{path: "/v1/price-books"} },
+		"getProduct": func() fixture { return fixture{path: "/v1/products/" + c.fibre.ID.String()} },
+		"setProductActive": func() fixture {
+			return fixture{path: "/v1/products/" + c.fibre.ID.String() + "/active", body: map[string]any{"active": true}}
+		},
+		"listPriceBooks": func() fixture { return fixture{path: "/v1/price-books"} },
 		"createPriceBook": func() fixture {
 			cu := c.customer(t, "UK", "Negotiator Ltd")
 			return fixture{path: "/v1/price-books", body: map[string]any{"site_id": "UK", "name": "Deal", "currency": "GBP", "customer_id": cu.ID}, siteScoped: true}
 		},
 		"getPriceBook": func() fixture { return fixture{path: "/v1/price-books/" + c.ukBook.ID.String(), siteScoped: true} },
-		"listPrices":   func() fixture { return fixture{path: "/v1/price-books/" + c.ukBook.ID.String() + "/prices", siteScoped: true} },
+		"listPrices": func() fixture {
+			return fixture{path: "/v1/price-books/" + c.ukBook.ID.String() + "/prices", siteScoped: true}
+		},
 		"addPrice": func() fixture {
 			return fixture{path: "/v1/price-books/" + c.ukBook.ID.String() + "/prices", siteScoped: true,
 				body: map[string]any{"product_id": c.fibre.ID, "effective_from": futureDate(), "unit_price": "130.00", "unit_cost": "75.00"}}
@@ -220,14 +224,20 @@ func orderMatrixFixtures(t *testing.T, b *testBundle) map[string]func() fixture 
 			o := c.orderIn(t, orders.StatusDraft)
 			return fixture{path: "/v1/orders/" + o.ID.String(), body: map[string]any{"notes": "call first"}, header: ifMatch(o.Version), siteScoped: true}
 		},
-		"submitOrder":            func() fixture { return fixture{path: order(orders.StatusDraft) + "/submit", siteScoped: true} },
-		"approveOrder":           func() fixture { return fixture{path: order(orders.StatusSubmitted) + "/approve", siteScoped: true} },
-		"rejectOrder":            func() fixture { return fixture{path: order(orders.StatusSubmitted) + "/reject", body: map[string]any{"reason": "too cheap"}, siteScoped: true} },
+		"submitOrder":  func() fixture { return fixture{path: order(orders.StatusDraft) + "/submit", siteScoped: true} },
+		"approveOrder": func() fixture { return fixture{path: order(orders.StatusSubmitted) + "/approve", siteScoped: true} },
+		"rejectOrder": func() fixture {
+			return fixture{path: order(orders.StatusSubmitted) + "/reject", body: map[string]any{"reason": "too cheap"}, siteScoped: true}
+		},
 		"bookOrder":              func() fixture { return fixture{path: order(orders.StatusApproved) + "/book", siteScoped: true} },
 		"startOrderProvisioning": func() fixture { return fixture{path: order(orders.StatusBooked) + "/provision", siteScoped: true} },
 		"completeOrder":          func() fixture { return fixture{path: order(orders.StatusProvisioning) + "/complete", siteScoped: true} },
-		"cancelOrder":            func() fixture { return fixture{path: order(orders.StatusDraft) + "/cancel", body: map[string]any{"reason": "changed mind"}, siteScoped: true} },
-		"addOrderLine":           func() fixture { return fixture{path: order(orders.StatusDraft) + "/lines", body: line, siteScoped: true} },
+		"cancelOrder": func() fixture {
+			return fixture{path: order(orders.StatusDraft) + "/cancel", body: map[string]any{"reason": "changed mind"}, siteScoped: true}
+		},
+		"addOrderLine": func() fixture {
+			return fixture{path: order(orders.StatusDraft) + "/lines", body: line, siteScoped: true}
+		},
 		"replaceOrderLine": func() fixture {
 			o := c.orderIn(t, orders.StatusDraft)
 			return fixture{path: fmt.Sprintf("/v1/orders/%s/lines/%s", o.ID, o.Lines[0].ID), body: map[string]any{"product_id": c.fibre.ID, "quantity": "3"}, siteScoped: true}
@@ -236,8 +246,12 @@ func orderMatrixFixtures(t *testing.T, b *testBundle) map[string]func() fixture 
 			o := c.orderIn(t, orders.StatusDraft)
 			return fixture{path: fmt.Sprintf("/v1/orders/%s/lines/%s", o.ID, o.Lines[0].ID), siteScoped: true}
 		},
-		"listOrderTransitions": func() fixture { return fixture{path: "/v1/orders/" + shared().ID.String() + "/transitions", siteScoped: true} },
-		"listOrderApprovals":   func() fixture { return fixture{path: "/v1/orders/" + shared().ID.String() + "/approvals", siteScoped: true} },
+		"listOrderTransitions": func() fixture {
+			return fixture{path: "/v1/orders/" + shared().ID.String() + "/transitions", siteScoped: true}
+		},
+		"listOrderApprovals": func() fixture {
+			return fixture{path: "/v1/orders/" + shared().ID.String() + "/approvals", siteScoped: true}
+		},
 	}
 }
 
