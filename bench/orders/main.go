@@ -13,6 +13,9 @@
 //	go run ./cmd/devenv -bin .bin -temp -- go run ./bench/orders
 //
 // and prints `orders create: ours / baseline = R` with both rates and p99s.
+// It also measures orders.Service.CreateOrder alone behind the same HTTP
+// loop, which says how much of the cost is the API's and how much the
+// domain's (transaction, per-line triggers, read-back).
 package main
 
 import (
@@ -92,7 +95,7 @@ func run(ctx context.Context, n, clients, rounds int) error {
 	}
 	defer base.Close()
 
-	body, token, err := seed(ctx, ours)
+	in, body, token, err := seed(ctx, ours)
 	if err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
@@ -104,11 +107,21 @@ func run(ctx context.Context, n, clients, rounds int) error {
 	defer apiSrv.Close()
 	baseSrv := httptest.NewServer(baseline(base))
 	defer baseSrv.Close()
+	// For the diagnosis only: the service without the API, to tell the
+	// API's own cost from the domain's. It has its own equal pool.
+	direct, err := openPool(ctx, appURL, "bench-orders-service", clients)
+	if err != nil {
+		return err
+	}
+	defer direct.Close()
+	svcSrv := httptest.NewServer(serviceOnly(direct, in))
+	defer svcSrv.Close()
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}, Timeout: 30 * time.Second}
 	targets := []target{
 		{name: "baseline", url: baseSrv.URL + "/orders"},
 		{name: "ours", url: apiSrv.URL + "/v1/orders", token: token},
+		{name: "service", url: svcSrv.URL + "/orders"},
 	}
 	for _, tg := range targets {
 		if _, err := load(ctx, client, tg, body, n/10, clients); err != nil {
@@ -128,10 +141,12 @@ func run(ctx context.Context, n, clients, rounds int) error {
 				best[tg.name] = res
 			}
 		}
-		fmt.Printf("round %d: ours %.0f req/s p99 %s, baseline %.0f req/s p99 %s, ratio %.2f\n", r+1,
-			got["ours"].rps, ms(got["ours"].p99), got["baseline"].rps, ms(got["baseline"].p99), got["ours"].rps/got["baseline"].rps)
+		fmt.Printf("round %d: ours %.0f req/s p99 %s, baseline %.0f req/s p99 %s, ratio %.2f; service alone %.0f req/s\n", r+1,
+			got["ours"].rps, ms(got["ours"].p99), got["baseline"].rps, ms(got["baseline"].p99), got["ours"].rps/got["baseline"].rps, got["service"].rps)
 	}
-	o, b := best["ours"], best["baseline"]
+	o, b, sv := best["ours"], best["baseline"], best["service"]
+	fmt.Printf("service alone: orders.Service.CreateOrder behind the same loopback HTTP, no API: %.0f req/s, p99 %s (ours / service = %.2f: the API's own share)\n",
+		sv.rps, ms(sv.p99), o.rps/sv.rps)
 	fmt.Printf("ours: POST /v1/orders (5 lines), %d requests x %d rounds, %d clients: %.0f req/s, p50 %s, p99 %s\n", n, rounds, clients, o.rps, ms(o.p50), ms(o.p99))
 	fmt.Printf("baseline: gorilla/mux + one INSERT, same body and database: %.0f req/s, p50 %s, p99 %s\n", b.rps, ms(b.p50), ms(b.p99))
 	fmt.Printf("orders create: ours / baseline = %.2f (best round of each; p99 %s vs %s)\n", o.rps/b.rps, ms(o.p99), ms(b.p99))
@@ -157,7 +172,13 @@ func openPool(ctx context.Context, url, name string, size int) (*pgxpool.Pool, e
 // rules, a legal entity, a customer and five priced products (fresh names
 // each run, so a durable database can be reused), and an API token. It
 // returns the request body and the token.
-func seed(ctx context.Context, pool *pgxpool.Pool) ([]byte, string, error) {
+func seed(ctx context.Context, pool *pgxpool.Pool) (orders.OrderInput, []byte, string, error) {
+	var in orders.OrderInput
+	body, token, err := seedData(ctx, pool, &in)
+	return in, body, token, err
+}
+
+func seedData(ctx context.Context, pool *pgxpool.Pool, order *orders.OrderInput) ([]byte, string, error) {
 	ctx = auth.WithPrincipal(ctx, auth.System("bench-orders"))
 	svc := orders.New(pool, nil)
 	if _, err := svc.CreateSite(ctx, orders.Site{ID: "BENCH", Name: "Benchmark", Country: "GB", Currency: "GBP", Timezone: "Europe/London"}); err != nil && orders.ErrorCode(err) != orders.CodeAlreadyExists {
@@ -217,6 +238,7 @@ func seed(ctx context.Context, pool *pgxpool.Pool) ([]byte, string, error) {
 			return nil, "", err
 		}
 		line := map[string]any{"product_id": p.ID, "quantity": fmt.Sprint(i + 1)}
+		li := orders.LineInput{ProductID: p.ID, Quantity: decimal.NewFromInt(int64(i + 1))}
 		if i == 1 {
 			// One negotiated price, so the lookup of customer overrides runs.
 			if _, err := svc.AddPrice(ctx, orders.PriceInput{PriceBookID: book.ID, ProductID: p.ID, EffectiveFrom: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), UnitPrice: price.Sub(decimal.NewFromInt(5))}); err != nil {
@@ -225,13 +247,16 @@ func seed(ctx context.Context, pool *pgxpool.Pool) ([]byte, string, error) {
 		}
 		if i == 4 {
 			line["unit_price"], line["discount_pct"] = "42.50", "5"
+			li.UnitPrice, li.DiscountPct = decimal.NewNullDecimal(decimal.RequireFromString("42.50")), decimal.NewFromInt(5)
 		}
 		lines = append(lines, line)
+		order.Lines = append(order.Lines, li)
 	}
 	_, secret, err := auth.NewTokens(pool).Create(ctx, auth.NewTokenInput{Name: "bench " + run, Role: auth.RoleAPI, Sites: []string{"BENCH"}})
 	if err != nil {
 		return nil, "", fmt.Errorf("token: %w", err)
 	}
+	order.CustomerID, order.LegalEntityID, order.Salesperson, order.PONumber = cu.ID, le.ID, "bench", "PO-"+run
 	body, err := json.Marshal(map[string]any{"customer_id": cu.ID, "legal_entity_id": le.ID, "salesperson": "bench", "po_number": "PO-" + run, "lines": lines})
 	return body, secret, err
 }
@@ -263,6 +288,21 @@ func baseline(pool *pgxpool.Pool) http.Handler {
 		_ = json.NewEncoder(w).Encode(map[string]int64{"id": id})
 	}).Methods(http.MethodPost)
 	return r
+}
+
+// serviceOnly creates the order through orders.Service directly, as an
+// api token limited to the site would, without the API around it.
+func serviceOnly(pool *pgxpool.Pool, in orders.OrderInput) http.Handler {
+	svc := orders.New(pool, nil)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		ctx := auth.WithPrincipal(r.Context(), auth.Principal{Actor: "token:bench", Role: auth.RoleAPI, Sites: []string{"BENCH"}})
+		if _, err := svc.CreateOrder(ctx, in); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(http.StatusCreated)
+	})
 }
 
 type target struct {
