@@ -190,14 +190,14 @@ func (s *Server) addSiteRules(w http.ResponseWriter, r *http.Request) error {
 		EffectiveFrom           date   `json:"effective_from"`
 		BillingTiming           string `json:"billing_timing"`
 		Proration               string `json:"proration"`
-		DefaultRenewalMonths    int    `json:"default_renewal_months"`
-		NoticeDays              int    `json:"notice_days"`
+		DefaultRenewalMonths    int32  `json:"default_renewal_months"`
+		NoticeDays              int32  `json:"notice_days"`
 		CancellationPolicy      string `json:"cancellation_policy"`
 		InvoiceNumberFormat     string `json:"invoice_number_format"`
 		TaxRate                 amount `json:"tax_rate"`
 		ReverseCharge           bool   `json:"reverse_charge"`
 		Rounding                string `json:"rounding"`
-		RoundingScale           *int   `json:"rounding_scale"`
+		RoundingScale           *int16 `json:"rounding_scale"`
 		Currency                string `json:"currency"`
 		Timezone                string `json:"timezone"`
 		ApprovalAmountThreshold amount `json:"approval_amount_threshold"`
@@ -212,11 +212,11 @@ func (s *Server) addSiteRules(w http.ResponseWriter, r *http.Request) error {
 	}
 	scale := 2
 	if in.RoundingScale != nil {
-		scale = *in.RoundingScale
+		scale = int(*in.RoundingScale)
 	}
 	x, err := s.orders.SetSiteRules(r.Context(), orders.SiteRules{
 		SiteID: site.ID, EffectiveFrom: in.EffectiveFrom.Time, BillingTiming: in.BillingTiming, Proration: in.Proration,
-		DefaultRenewalMonths: in.DefaultRenewalMonths, NoticeDays: in.NoticeDays, CancellationPolicy: in.CancellationPolicy,
+		DefaultRenewalMonths: int(in.DefaultRenewalMonths), NoticeDays: int(in.NoticeDays), CancellationPolicy: in.CancellationPolicy,
 		InvoiceNumberFormat: in.InvoiceNumberFormat, TaxRate: in.TaxRate.Decimal, ReverseCharge: in.ReverseCharge,
 		Rounding: in.Rounding, RoundingScale: scale, Currency: in.Currency, Timezone: in.Timezone,
 		ApprovalAmountThreshold: in.ApprovalAmountThreshold.Decimal, ApprovalMinMarginPct: in.ApprovalMinMarginPct.Decimal,
@@ -339,14 +339,14 @@ func (s *Server) createCustomer(w http.ResponseWriter, r *http.Request) error {
 		Currency         string `json:"currency"`
 		Language         string `json:"language"`
 		Timezone         string `json:"timezone"`
-		PaymentTermsDays int    `json:"payment_terms_days"`
+		PaymentTermsDays int32  `json:"payment_terms_days"`
 		PORequired       bool   `json:"po_required"`
 	}
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
 	x, err := s.orders.CreateCustomer(r.Context(), orders.CustomerInput{SiteID: in.SiteID, Name: in.Name, VATID: in.VATID, Currency: in.Currency,
-		Language: in.Language, Timezone: in.Timezone, PaymentTermsDays: in.PaymentTermsDays, PORequired: in.PORequired})
+		Language: in.Language, Timezone: in.Timezone, PaymentTermsDays: int(in.PaymentTermsDays), PORequired: in.PORequired})
 	if err != nil {
 		return err
 	}
@@ -385,7 +385,7 @@ func (s *Server) updateCustomer(w http.ResponseWriter, r *http.Request) error {
 		Currency         *string `json:"currency"`
 		Language         *string `json:"language"`
 		Timezone         *string `json:"timezone"`
-		PaymentTermsDays *int    `json:"payment_terms_days"`
+		PaymentTermsDays *int32  `json:"payment_terms_days"`
 		PORequired       *bool   `json:"po_required"`
 	}
 	if err := decodeJSON(r, &in); err != nil {
@@ -402,7 +402,9 @@ func (s *Server) updateCustomer(w http.ResponseWriter, r *http.Request) error {
 	setIf(&next.Currency, in.Currency)
 	setIf(&next.Language, in.Language)
 	setIf(&next.Timezone, in.Timezone)
-	setIf(&next.PaymentTermsDays, in.PaymentTermsDays)
+	if in.PaymentTermsDays != nil {
+		next.PaymentTermsDays = int(*in.PaymentTermsDays)
+	}
 	setIf(&next.PORequired, in.PORequired)
 	x, err := s.orders.UpdateCustomer(r.Context(), id, version, next)
 	if err != nil {
@@ -478,12 +480,12 @@ func (s *Server) createProduct(w http.ResponseWriter, r *http.Request) error {
 		Name              string                  `json:"name"`
 		Kind              orders.ProductKind      `json:"kind"`
 		BillingFrequency  orders.BillingFrequency `json:"billing_frequency"`
-		DefaultTermMonths int                     `json:"default_term_months"`
+		DefaultTermMonths int32                   `json:"default_term_months"`
 	}
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	x, err := s.orders.CreateProduct(r.Context(), orders.ProductInput{SKU: in.SKU, Name: in.Name, Kind: in.Kind, BillingFrequency: in.BillingFrequency, DefaultTermMonths: in.DefaultTermMonths})
+	x, err := s.orders.CreateProduct(r.Context(), orders.ProductInput{SKU: in.SKU, Name: in.Name, Kind: in.Kind, BillingFrequency: in.BillingFrequency, DefaultTermMonths: int(in.DefaultTermMonths)})
 	if err != nil {
 		return err
 	}

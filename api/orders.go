@@ -164,8 +164,10 @@ type lineIn struct {
 	DiscountPct      *amount                 `json:"discount_pct"`
 	Currency         string                  `json:"currency"`
 	BillingFrequency orders.BillingFrequency `json:"billing_frequency"`
-	TermMonths       int                     `json:"term_months"`
-	Splits           []struct {
+	// TermMonths is int32 like the column, so that a huge number is a 422
+	// on the field rather than wrapping around.
+	TermMonths int32 `json:"term_months"`
+	Splits     []struct {
 		Salesperson string `json:"salesperson"`
 		SharePct    amount `json:"share_pct"`
 	} `json:"splits"`
@@ -174,7 +176,7 @@ type lineIn struct {
 func (l lineIn) input() orders.LineInput {
 	in := orders.LineInput{
 		ProductID: l.ProductID, Description: l.Description, Quantity: l.Quantity.Decimal, UnitPrice: l.UnitPrice.nullDec(),
-		DiscountPct: l.DiscountPct.dec(), Currency: l.Currency, BillingFrequency: l.BillingFrequency, TermMonths: l.TermMonths,
+		DiscountPct: l.DiscountPct.dec(), Currency: l.Currency, BillingFrequency: l.BillingFrequency, TermMonths: int(l.TermMonths),
 	}
 	for _, sp := range l.Splits {
 		in.Splits = append(in.Splits, orders.Split{Salesperson: sp.Salesperson, SharePct: sp.SharePct.Decimal})

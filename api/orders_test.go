@@ -317,6 +317,14 @@ func TestOrderBadInput(t *testing.T) {
 		}
 	})
 
+	t.Run("a term beyond the column's range answers 422 rather than wrapping", func(t *testing.T) {
+		p := wantProblem(t, o.call(t, request{method: "POST", path: draftPath + "/lines", invalid: true,
+			body: map[string]any{"product_id": o.c.fibre.ID, "quantity": "1", "term_months": int64(1)<<32 + 12}}), 422, "validation_failed")
+		if !slices.Contains(p.fields(), "term_months") {
+			t.Fatalf("fields %v", p.fields())
+		}
+	})
+
 	t.Run("If-Match: 428 without it, 412 when stale, 400 when malformed", func(t *testing.T) {
 		wantProblem(t, o.call(t, request{method: "PATCH", path: draftPath, body: map[string]any{"notes": "x"}, invalid: true}), http.StatusPreconditionRequired, "if_match_required")
 		wantProblem(t, o.call(t, request{method: "PATCH", path: draftPath, body: map[string]any{"notes": "x"}, header: ifMatch(draft.Version + 7)}), http.StatusPreconditionFailed, "stale_version")
