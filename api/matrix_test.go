@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"testing"
@@ -22,6 +23,11 @@ type fixture struct {
 	// must get 404 (not 403, so ids cannot be probed).
 	siteScoped bool
 	header     map[string]string
+	// ownSite and otherSite, when set, are the statuses an allowed role
+	// gets with a token limited to UK or to FR, where the route's answer
+	// differs from success and 404: e.g. a site-limited admin adding a
+	// site, or another site's id inside a body (422 on that field).
+	ownSite, otherSite int
 }
 
 // matrixFixtures builds, in b's database, a resource for every route.
@@ -58,6 +64,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	clock := now
 	b := setup(t, func(c *api.Config) { c.Now = func() time.Time { return clock } })
 	fixtures := matrixFixtures(t, b)
+	maps.Copy(fixtures, orderMatrixFixtures(t, b))
 
 	roles := []auth.Role{auth.RoleAdmin, auth.RoleStaff, auth.RoleAPI, auth.RoleAuditor}
 	allSites := map[auth.Role]string{}
@@ -82,27 +89,31 @@ func TestAuthorizationMatrix(t *testing.T) {
 			t.Errorf("route %s (%s %s) has no fixture in the authorization matrix", rt.Name, rt.Method, rt.Path)
 			continue
 		}
-		call := func(token string) response {
+		call := func(token string) (response, fixture) {
 			f := mk()
-			return do(t, b.srv, request{method: rt.Method, path: f.path, token: token, body: f.body, header: f.header, invalid: true})
+			return do(t, b.srv, request{method: rt.Method, path: f.path, token: token, body: f.body, header: f.header, invalid: true}), f
 		}
 		t.Run(rt.Name, func(t *testing.T) {
 			for name, tok := range map[string]string{"no token": "", "revoked": revoked.Token, "expired": expiring.Token} {
-				if res := call(tok); res.Status != http.StatusUnauthorized {
+				if res, _ := call(tok); res.Status != http.StatusUnauthorized {
 					t.Errorf("%s: want 401, got %d %s", name, res.Status, res.Body)
 				}
 			}
 			for _, role := range roles {
 				allowed := slices.Contains(rt.Roles, role)
 				for scope, tok := range map[string]string{"all sites": allSites[role], "own site": ukOnly[role], "other site": frOnly[role]} {
-					res := call(tok)
+					res, f := call(tok)
 					want := fmt.Sprintf("%s/%s", role, scope)
 					switch {
 					case !allowed:
 						if res.Status != http.StatusForbidden {
 							t.Errorf("%s: role not allowed, want 403, got %d %s", want, res.Status, res.Body)
 						}
-					case scope == "other site" && mk().siteScoped:
+					case scope == "own site" && f.ownSite != 0, scope == "other site" && f.otherSite != 0:
+						if exp := map[string]int{"own site": f.ownSite, "other site": f.otherSite}[scope]; res.Status != exp {
+							t.Errorf("%s: want %d, got %d %s", want, exp, res.Status, res.Body)
+						}
+					case scope == "other site" && f.siteScoped:
 						if res.Status != http.StatusNotFound {
 							t.Errorf("%s: want 404 for another site's resource, got %d %s", want, res.Status, res.Body)
 						}

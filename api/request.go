@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -62,7 +63,14 @@ func jsonProblem(err error) error {
 		if field == "" {
 			field = "(body)"
 		}
-		return validationProblem("a field has the wrong type", FieldError{Field: field, Message: "must be " + typ.Type.String()})
+		want := typ.Type.String()
+		// Types of ours that decode text (amounts, dates) say what they want.
+		if typ.Type != nil {
+			if d, ok := reflect.New(typ.Type).Interface().(interface{ wantJSON() string }); ok {
+				want = d.wantJSON()
+			}
+		}
+		return validationProblem("a field has the wrong type", FieldError{Field: field, Message: "must be " + want})
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		return validationProblem("unknown field", FieldError{Field: name, Message: "is not a known field"})

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/messina-oms/messina/auth"
+	"github.com/messina-oms/messina/orders"
 	"github.com/messina-oms/messina/queries"
 )
 
@@ -76,6 +77,7 @@ type Server struct {
 	log     *slog.Logger
 	pool    *pgxpool.Pool
 	q       *queries.Queries
+	orders  *orders.Service
 	router  *mux.Router
 	metrics *metrics
 	limiter *rateLimiter
@@ -120,6 +122,7 @@ func New(cfg Config) *Server {
 		log:     cfg.Logger,
 		pool:    cfg.Pool,
 		q:       queries.New(cfg.Pool),
+		orders:  orders.New(cfg.Pool, cfg.Logger),
 		router:  mux.NewRouter(),
 		metrics: newMetrics(reg),
 		limiter: newRateLimiter(cfg.RateLimit, cfg.RateBurst),
@@ -154,6 +157,8 @@ func (s *Server) routeTable() []route {
 	}
 	rts = append(rts, s.tokenRoutes()...)
 	rts = append(rts, s.userRoutes()...)
+	rts = append(rts, s.catalogRoutes()...)
+	rts = append(rts, s.orderRoutes()...)
 	return rts
 }
 
