@@ -80,4 +80,3 @@ func OpenStore(ctx context.Context, blobURL string, cfg StoreConfig) (Store, err
 		return nil, invalidf("blob URL: unknown scheme %q (s3 or file)", u.Scheme)
 	}
 }
-

@@ -506,4 +506,3 @@ func watchHeap(t *testing.T) func() uint64 {
 	}
 	return stop
 }
-
