@@ -34,6 +34,9 @@ func NewDiskStore(dir string) (*DiskStore, error) {
 	return &DiskStore{root: abs}, nil
 }
 
+// Root is the directory the store keeps its objects in.
+func (d *DiskStore) Root() string { return d.root }
+
 func (d *DiskStore) path(key string) (string, error) {
 	if err := validateKey(key); err != nil {
 		return "", err

@@ -20,7 +20,7 @@ type StoreConfig struct {
 
 // OpenStore opens the blob store named by blobURL (MESSINA_BLOB_URL):
 //
-//	s3://bucket?endpoint=host:port&secure=false&region=us-east-1
+//	s3://bucket?endpoint=host:port&secure=false&region=us-east-1[&prefix=dir/]
 //	file:///absolute/path
 //
 // Errors wrap ErrInvalid and name the bad part. It does not contact the
@@ -46,9 +46,9 @@ func OpenStore(ctx context.Context, blobURL string, cfg StoreConfig) (Store, err
 		q := u.Query()
 		for k := range q {
 			switch k {
-			case "endpoint", "secure", "region":
+			case "endpoint", "secure", "region", "prefix":
 			default:
-				return nil, invalidf("blob URL: unknown s3 parameter %q (known: endpoint, secure, region)", k)
+				return nil, invalidf("blob URL: unknown s3 parameter %q (known: endpoint, secure, region, prefix)", k)
 			}
 		}
 		if u.Host == "" {
@@ -71,7 +71,7 @@ func OpenStore(ctx context.Context, blobURL string, cfg StoreConfig) (Store, err
 			return nil, invalidf("blob URL: s3 store needs credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)")
 		}
 		return NewS3Store(S3Config{
-			Endpoint: endpoint, Bucket: u.Host, Region: q.Get("region"), Secure: secure,
+			Endpoint: endpoint, Bucket: u.Host, Region: q.Get("region"), Secure: secure, Prefix: q.Get("prefix"),
 			AccessKey: cfg.AccessKey, SecretKey: cfg.SecretKey, PartSize: cfg.PartSize, Logger: cfg.Logger,
 		})
 	case "":

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"strings"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -25,6 +26,9 @@ type S3Config struct {
 	Bucket    string
 	Region    string
 	Secure    bool
+	// Prefix is prepended to every key, so several deployments (or tests)
+	// can share a bucket; "" or ending in "/".
+	Prefix    string
 	AccessKey string
 	SecretKey string
 	// PartSize of multipart uploads; DefaultPartSize when 0.
@@ -39,6 +43,7 @@ type S3Config struct {
 type S3Store struct {
 	core     *minio.Core
 	bucket   string
+	prefix   string
 	partSize uint64
 	log      *slog.Logger
 }
@@ -48,6 +53,9 @@ type S3Store struct {
 func NewS3Store(cfg S3Config) (*S3Store, error) {
 	if cfg.Endpoint == "" || cfg.Bucket == "" {
 		return nil, invalidf("s3 store needs an endpoint and a bucket")
+	}
+	if cfg.Prefix != "" && (cfg.Prefix[len(cfg.Prefix)-1] != '/' || validateKey(cfg.Prefix[:len(cfg.Prefix)-1]) != nil) {
+		return nil, invalidf("s3 store prefix %q: want lower-case path segments ending in /", cfg.Prefix)
 	}
 	if cfg.PartSize == 0 {
 		cfg.PartSize = DefaultPartSize
@@ -67,7 +75,7 @@ func NewS3Store(cfg S3Config) (*S3Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("s3 store: %w", err)
 	}
-	return &S3Store{core: c, bucket: cfg.Bucket, partSize: cfg.PartSize, log: cfg.Logger}, nil
+	return &S3Store{core: c, bucket: cfg.Bucket, prefix: cfg.Prefix, partSize: cfg.PartSize, log: cfg.Logger}, nil
 }
 
 // Client is the underlying minio-go client, for benchmarks that compare
@@ -85,7 +93,7 @@ func (s *S3Store) Put(ctx context.Context, key string, r io.Reader, size int64, 
 		return PutResult{}, err
 	}
 	hr := newHashingReader(ctx, r, size, opts.SHA256)
-	_, err := s.core.Client.PutObject(ctx, s.bucket, key, hr, size, minio.PutObjectOptions{
+	_, err := s.core.Client.PutObject(ctx, s.bucket, s.prefix+key, hr, size, minio.PutObjectOptions{
 		ContentType: opts.ContentType,
 		PartSize:    s.partSize,
 		// One part buffer per upload: memory stays bounded.
@@ -103,7 +111,7 @@ func (s *S3Store) Put(ctx context.Context, key string, r io.Reader, size int64, 
 	if err != nil {
 		// minio-go completed without reading to the end: unreachable with
 		// an exact size, but never leave a wrong object behind.
-		if derr := s.core.Client.RemoveObject(context.WithoutCancel(ctx), s.bucket, key, minio.RemoveObjectOptions{}); derr != nil {
+		if derr := s.core.Client.RemoveObject(context.WithoutCancel(ctx), s.bucket, s.prefix+key, minio.RemoveObjectOptions{}); derr != nil {
 			s.log.Error("remove unverified object", "key", key, "err", derr)
 		}
 		return PutResult{}, fmt.Errorf("put %s: %w", key, err)
@@ -132,7 +140,7 @@ func (s *S3Store) Get(ctx context.Context, key string, rng *Range) (io.ReadClose
 			return nil, ObjectInfo{}, invalidf("range: %v", err)
 		}
 	}
-	body, oi, hdr, err := s.core.GetObject(ctx, s.bucket, key, opts)
+	body, oi, hdr, err := s.core.GetObject(ctx, s.bucket, s.prefix+key, opts)
 	if err != nil {
 		return nil, ObjectInfo{}, fmt.Errorf("get %s: %w", key, s.classify(ctx, err))
 	}
@@ -158,7 +166,7 @@ func (s *S3Store) Stat(ctx context.Context, key string) (ObjectInfo, error) {
 	if err := validateKey(key); err != nil {
 		return ObjectInfo{}, err
 	}
-	oi, err := s.core.Client.StatObject(ctx, s.bucket, key, minio.StatObjectOptions{})
+	oi, err := s.core.Client.StatObject(ctx, s.bucket, s.prefix+key, minio.StatObjectOptions{})
 	if err != nil {
 		return ObjectInfo{}, fmt.Errorf("stat %s: %w", key, s.classify(ctx, err))
 	}
@@ -170,7 +178,7 @@ func (s *S3Store) Delete(ctx context.Context, key string) error {
 	if err := validateKey(key); err != nil {
 		return err
 	}
-	if err := s.core.Client.RemoveObject(ctx, s.bucket, key, minio.RemoveObjectOptions{}); err != nil {
+	if err := s.core.Client.RemoveObject(ctx, s.bucket, s.prefix+key, minio.RemoveObjectOptions{}); err != nil {
 		err = s.classify(ctx, err)
 		if errors.Is(err, ErrNotFound) {
 			return nil
@@ -184,11 +192,11 @@ func (s *S3Store) Delete(ctx context.Context, key string) error {
 func (s *S3Store) List(ctx context.Context, prefix string, fn func(ObjectInfo) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // stops minio-go's listing goroutine when fn fails
-	for oi := range s.core.Client.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
+	for oi := range s.core.Client.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: s.prefix + prefix, Recursive: true}) {
 		if oi.Err != nil {
 			return fmt.Errorf("list %q: %w", prefix, s.classify(ctx, oi.Err))
 		}
-		if err := fn(ObjectInfo{Key: oi.Key, Size: oi.Size, ModTime: oi.LastModified}); err != nil {
+		if err := fn(ObjectInfo{Key: strings.TrimPrefix(oi.Key, s.prefix), Size: oi.Size, ModTime: oi.LastModified}); err != nil {
 			return err
 		}
 	}
@@ -200,11 +208,11 @@ func (s *S3Store) List(ctx context.Context, prefix string, fn func(ObjectInfo) e
 // keeps them. ObjectInfo.ModTime is the upload's start.
 func (s *S3Store) RemoveStale(ctx context.Context, keep func(ObjectInfo) bool) (int, error) {
 	n := 0
-	for u := range s.core.Client.ListIncompleteUploads(ctx, s.bucket, "", true) {
+	for u := range s.core.Client.ListIncompleteUploads(ctx, s.bucket, s.prefix, true) {
 		if u.Err != nil {
 			return n, fmt.Errorf("list incomplete uploads: %w", s.classify(ctx, u.Err))
 		}
-		if keep(ObjectInfo{Key: u.Key, Size: u.Size, ModTime: u.Initiated}) {
+		if keep(ObjectInfo{Key: strings.TrimPrefix(u.Key, s.prefix), Size: u.Size, ModTime: u.Initiated}) {
 			continue
 		}
 		if err := s.core.AbortMultipartUpload(ctx, s.bucket, u.Key, u.UploadID); err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/gabriel-vasile/mimetype"
 	"github.com/google/uuid"
 
+	"github.com/messina-oms/messina/auth"
 	"github.com/messina-oms/messina/queries"
 )
 
@@ -48,7 +49,7 @@ type storedBlob struct {
 	objectKey   *string // nil: the content key
 	pinnedGen   int64   // digest path: the generation of the row we pinned
 	pinnedUntil *time.Time
-	uploadKey   string  // no-digest path: the object's upload pin
+	uploadKey   string // no-digest path: the object's upload pin
 }
 
 // CreateAttachment creates an attachment of owner with revision 1 holding
@@ -61,6 +62,10 @@ func (s *Service) CreateAttachment(ctx context.Context, owner Owner, name string
 	}
 	if owner.ID == uuid.Nil || owner.Site == "" {
 		return Attachment{}, Revision{}, invalidf("owner needs an id and a site")
+	}
+	if p, ok := auth.FromContext(ctx); ok && !p.CanSeeSite(owner.Site) {
+		// Refused before the body is read; RLS would refuse it anyway.
+		return Attachment{}, Revision{}, fmt.Errorf("create attachment: %w: site %s", ErrNotFound, owner.Site)
 	}
 	if name == "" {
 		name = up.Filename
@@ -123,7 +128,6 @@ func (s *Service) upload(ctx context.Context, up Upload, attach func(*queries.Qu
 		return err
 	})
 	if err != nil {
-		s.abandon(ctx, blob)
 		return Revision{}, err
 	}
 	return rev, nil
@@ -141,24 +145,18 @@ func (s *Service) storeBlob(ctx context.Context, up Upload) (storedBlob, error) 
 	if up.Size < -1 {
 		return storedBlob{}, invalidf("size %d", up.Size)
 	}
-	if up.Digest != nil && len(up.Digest) != 32 {
-		return storedBlob{}, invalidf("sha-256 digest of %d bytes", len(up.Digest))
+	if up.Digest != nil {
+		if len(up.Digest) != 32 {
+			return storedBlob{}, invalidf("sha-256 digest of %d bytes", len(up.Digest))
+		}
+		return s.storeAtContentKey(ctx, up)
 	}
-	br := bufio.NewReaderSize(up.Body, sniffLen)
-	head, err := br.Peek(sniffLen)
-	if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {
-		return storedBlob{}, fmt.Errorf("read body: %w", err)
-	}
-	if len(head) == 0 {
-		return storedBlob{}, ErrEmpty
+	br, head, err := peek(up.Body)
+	if err != nil {
+		return storedBlob{}, err
 	}
 	blob := storedBlob{contentType: decideContentType(up.ContentType, head)}
 	body := &limitReader{r: br, left: s.cfg.MaxUploadBytes, limit: s.cfg.MaxUploadBytes}
-
-	if up.Digest != nil {
-		return s.storeAtContentKey(ctx, up, body, blob)
-	}
-
 	key := "upload/" + uuid.Must(uuid.NewV7()).String()
 	if err := s.inTx(ctx, func(q *queries.Queries) error {
 		return q.UploadPin(ctx, queries.UploadPinParams{Key: key, PinSeconds: s.cfg.PinTTL.Seconds()})
@@ -174,10 +172,24 @@ func (s *Service) storeBlob(ctx context.Context, up Upload) (storedBlob, error) 
 	return blob, nil
 }
 
+// peek reads the head of the body for type sniffing, without consuming it.
+func peek(r io.Reader) (*bufio.Reader, []byte, error) {
+	br := bufio.NewReaderSize(r, sniffLen)
+	head, err := br.Peek(sniffLen)
+	if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {
+		return nil, nil, fmt.Errorf("read body: %w", err)
+	}
+	if len(head) == 0 {
+		return nil, nil, ErrEmpty
+	}
+	return br, head, nil
+}
+
 // storeAtContentKey is the upload with a client digest: pin the blob row,
-// then skip the body when the blob is stored and sound, else stream it to
-// the content key, verified before it becomes visible.
-func (s *Service) storeAtContentKey(ctx context.Context, up Upload, body *limitReader, blob storedBlob) (storedBlob, error) {
+// then skip the body when the blob is stored and sound (sniffing the type
+// from the stored object), else stream it to the content key, verified
+// before it becomes visible.
+func (s *Service) storeAtContentKey(ctx context.Context, up Upload) (storedBlob, error) {
 	var pinned queries.FilesBlob
 	if err := s.inTx(ctx, func(q *queries.Queries) error {
 		var err error
@@ -186,22 +198,31 @@ func (s *Service) storeAtContentKey(ctx context.Context, up Upload, body *limitR
 	}); err != nil {
 		return storedBlob{}, fmt.Errorf("pin blob: %w", err)
 	}
-	blob.sum, blob.pinnedGen, blob.pinnedUntil = up.Digest, pinned.Gen, pinned.PinnedUntil
+	blob := storedBlob{sum: up.Digest, pinnedGen: pinned.Gen, pinnedUntil: pinned.PinnedUntil}
 	if pinned.Stored && pinned.CorruptAt == nil && pinned.Size != nil {
 		// Deduplication: the pin keeps GC away until the revision takes its
 		// reference; check the object really is there before trusting it.
-		info, err := s.store.Stat(ctx, blobKey(pinned))
-		if err == nil && info.Size == *pinned.Size && (up.Size < 0 || up.Size == info.Size) {
-			blob.size = info.Size
+		head, err := s.storedHead(ctx, pinned)
+		if err == nil && (up.Size < 0 || up.Size == *pinned.Size) {
+			blob.size = *pinned.Size
 			blob.objectKey = pinned.ObjectKey
+			blob.contentType = decideContentType(up.ContentType, head)
 			return blob, nil
 		}
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return storedBlob{}, fmt.Errorf("stat stored blob: %w", err)
+		if err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrCorrupt) {
+			s.unpinBlob(ctx, pinned)
+			return storedBlob{}, fmt.Errorf("read stored blob: %w", err)
 		}
 		s.log.Warn("blob row says stored but the object is missing or wrong; storing it again",
 			"sha256", fmt.Sprintf("%x", up.Digest), "err", err)
 	}
+	br, head, err := peek(up.Body)
+	if err != nil {
+		s.unpinBlob(ctx, pinned)
+		return storedBlob{}, err
+	}
+	blob.contentType = decideContentType(up.ContentType, head)
+	body := &limitReader{r: br, left: s.cfg.MaxUploadBytes, limit: s.cfg.MaxUploadBytes}
 	res, err := s.store.Put(ctx, ContentKey(up.Digest), body, up.Size, PutOptions{SHA256: up.Digest, ContentType: blob.contentType})
 	if err != nil {
 		s.unpinBlob(ctx, pinned)
@@ -211,58 +232,45 @@ func (s *Service) storeAtContentKey(ctx context.Context, up Upload, body *limitR
 	return blob, nil
 }
 
-// record commits the blob and, through fn, the revision in one
-// transaction, after making sure the pinned object is still there.
-func (s *Service) record(ctx context.Context, blob storedBlob, fn func(*queries.Queries) error) error {
-	var stale string // our object, not needed when the blob was already stored
-	err := s.inTx(ctx, func(q *queries.Queries) error {
-		stale = ""
-		if blob.uploadKey != "" {
-			n, err := q.UploadUnpin(ctx, blob.uploadKey)
-			if err != nil {
-				return err
-			}
-			if n == 0 {
-				// GC took the pin (it expired) and with it the object.
-				return fmt.Errorf("%w: upload pin of %s expired before the upload was recorded", ErrConflict, blob.uploadKey)
-			}
-		}
-		row, err := q.BlobMarkStored(ctx, queries.BlobMarkStoredParams{Sha256: blob.sum, Size: &blob.size, ObjectKey: blob.objectKey})
-		if err != nil {
-			return err
-		}
-		// The row lock taken by the upsert keeps GC away from here on.
-		switch {
-		case blob.uploadKey != "" && (row.ObjectKey == nil || *row.ObjectKey != blob.uploadKey):
-			// Deduplicated after the fact: another upload stored this
-			// content first. Keep theirs if it is really there.
-			if _, err := s.store.Stat(ctx, blobKey(row)); err != nil {
-				if !errors.Is(err, ErrNotFound) {
-					return err
-				}
-				if err := q.BlobMarkCorrupt(ctx, queries.BlobMarkCorruptParams{Sha256: blob.sum, Reason: ptr("object missing")}); err != nil {
-					return err
-				}
-				if row, err = q.BlobMarkStored(ctx, queries.BlobMarkStoredParams{Sha256: blob.sum, Size: &blob.size, ObjectKey: blob.objectKey}); err != nil {
-					return err
-				}
-			} else {
-				stale = blob.uploadKey
-			}
-		case blob.uploadKey == "" && row.Gen != blob.pinnedGen:
-			// The row we pinned went away (and maybe its object with it):
-			// record only what is really there.
-			if _, err := s.store.Stat(ctx, blobKey(row)); err != nil {
-				if errors.Is(err, ErrNotFound) {
-					return fmt.Errorf("%w: blob %x vanished during the upload", ErrConflict, blob.sum)
-				}
-				return err
-			}
-		}
-		return fn(q)
-	})
+// storedHead returns the first bytes of a stored blob, for sniffing, after
+// checking the object has the recorded size.
+func (s *Service) storedHead(ctx context.Context, b queries.FilesBlob) ([]byte, error) {
+	rng := &Range{Offset: 0, Length: sniffLen}
+	if *b.Size == 0 {
+		rng = nil
+	}
+	rc, info, err := s.store.Get(ctx, blobKey(b), rng)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	defer rc.Close()
+	if info.Size != *b.Size {
+		return nil, fmt.Errorf("%w: object is %d bytes, want %d", ErrCorrupt, info.Size, *b.Size)
+	}
+	return io.ReadAll(io.LimitReader(rc, sniffLen))
+}
+
+// record commits the blob and, through fn, the revision in one
+// transaction, after making sure the pinned object is still there. When
+// the transaction surely rolled back (any failure before COMMIT), the
+// upload's own object and pin are released at once; after a failed COMMIT
+// the outcome is unknown and GC, which checks, cleans up.
+func (s *Service) record(ctx context.Context, blob storedBlob, fn func(*queries.Queries) error) error {
+	tx, err := auth.Begin(ctx, s.pool)
+	if err != nil {
+		s.release(ctx, blob)
+		return dbErr(err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // no-op after commit
+	stale, err := s.recordIn(ctx, queries.New(tx), blob, fn)
+	if err != nil {
+		_ = tx.Rollback(ctx)
+		s.release(ctx, blob)
+		return dbErr(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		s.unpinBlob(ctx, queries.FilesBlob{Sha256: blob.sum, Gen: blob.pinnedGen, PinnedUntil: blob.pinnedUntil})
+		return dbErr(fmt.Errorf("commit: %w", err))
 	}
 	if stale != "" {
 		if err := s.store.Delete(context.WithoutCancel(ctx), stale); err != nil {
@@ -272,13 +280,67 @@ func (s *Service) record(ctx context.Context, blob storedBlob, fn func(*queries.
 	return nil
 }
 
-// abandon releases what a failed upload holds. The object of an upload
-// without digest stays for GC: the transaction may have committed after
-// all (an ambiguous commit error), and GC checks before deleting.
-func (s *Service) abandon(ctx context.Context, blob storedBlob) {
-	if blob.uploadKey == "" {
-		s.unpinBlob(ctx, queries.FilesBlob{Sha256: blob.sum, Gen: blob.pinnedGen, PinnedUntil: blob.pinnedUntil})
+// recordIn does record's work in tx; stale is our object when the blob
+// turned out to be stored already.
+func (s *Service) recordIn(ctx context.Context, q *queries.Queries, blob storedBlob, fn func(*queries.Queries) error) (stale string, err error) {
+	if blob.uploadKey != "" {
+		n, err := q.UploadUnpin(ctx, blob.uploadKey)
+		if err != nil {
+			return "", err
+		}
+		if n == 0 {
+			// GC took the pin (it expired) and with it the object.
+			return "", fmt.Errorf("%w: upload pin of %s expired before the upload was recorded", ErrConflict, blob.uploadKey)
+		}
 	}
+	row, err := q.BlobMarkStored(ctx, queries.BlobMarkStoredParams{Sha256: blob.sum, Size: &blob.size, ObjectKey: blob.objectKey})
+	if err != nil {
+		return "", err
+	}
+	// The row lock taken by the upsert keeps GC away from here on.
+	switch {
+	case blob.uploadKey != "" && (row.ObjectKey == nil || *row.ObjectKey != blob.uploadKey):
+		// Deduplicated after the fact: another upload stored this content
+		// first. Keep theirs if it is really there, else use ours.
+		if _, err := s.store.Stat(ctx, blobKey(row)); err != nil {
+			if !errors.Is(err, ErrNotFound) {
+				return "", err
+			}
+			if err := q.BlobMarkCorrupt(ctx, queries.BlobMarkCorruptParams{Sha256: blob.sum, Reason: ptr("object missing")}); err != nil {
+				return "", err
+			}
+			if _, err = q.BlobMarkStored(ctx, queries.BlobMarkStoredParams{Sha256: blob.sum, Size: &blob.size, ObjectKey: blob.objectKey}); err != nil {
+				return "", err
+			}
+		} else {
+			stale = blob.uploadKey
+		}
+	case blob.uploadKey == "" && row.Gen != blob.pinnedGen:
+		// The row we pinned went away (and maybe its object with it):
+		// record only what is really there.
+		if _, err := s.store.Stat(ctx, blobKey(row)); err != nil {
+			if errors.Is(err, ErrNotFound) {
+				return "", fmt.Errorf("%w: blob %x vanished during the upload", ErrConflict, blob.sum)
+			}
+			return "", err
+		}
+	}
+	return stale, fn(q)
+}
+
+// release frees what an upload that surely was not recorded holds: its
+// own object (uploads without digest) and its pins. A content-key object
+// is left alone: other revisions may share it, and GC decides.
+func (s *Service) release(ctx context.Context, blob storedBlob) {
+	if blob.uploadKey != "" {
+		if err := s.store.Delete(context.WithoutCancel(ctx), blob.uploadKey); err != nil {
+			s.log.Warn("delete object of failed upload; GC will", "key", blob.uploadKey, "err", err)
+			return // keep the pin expiring, so GC finds the object
+		}
+		s.unpinUpload(ctx, blob.uploadKey)
+		return
+	}
+	s.unpinBlob(ctx, queries.FilesBlob{Sha256: blob.sum, Gen: blob.pinnedGen, PinnedUntil: blob.pinnedUntil})
 }
 
 func (s *Service) unpinBlob(ctx context.Context, pinned queries.FilesBlob) {
@@ -372,4 +434,3 @@ func decideContentType(declared string, head []byte) string {
 	}
 	return sniffed.String()
 }
-
