@@ -142,6 +142,8 @@ func SafeFilename(name string) string {
 		switch {
 		case r == '"' || r == '\\' || r == '/':
 			return '_'
+		case r == '\t':
+			return ' '
 		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError:
 			return -1
 		case unicode.IsSpace(r):

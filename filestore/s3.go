@@ -22,10 +22,10 @@ const DefaultPartSize = 16 << 20
 
 // S3Config configures the S3 backend.
 type S3Config struct {
-	Endpoint  string // host:port
-	Bucket    string
-	Region    string
-	Secure    bool
+	Endpoint string // host:port
+	Bucket   string
+	Region   string
+	Secure   bool
 	// Prefix is prepended to every key, so several deployments (or tests)
 	// can share a bucket; "" or ending in "/".
 	Prefix    string

@@ -72,9 +72,11 @@ func setup(t *testing.T, opts ...func(*setupOpts)) *testBundle {
 	}
 }
 
-func withDisk(o *setupOpts)                                { o.disk = true }
-func withConfig(f func(*filestore.Config)) func(*setupOpts) { return func(o *setupOpts) { o.config = f } }
-func withStore(s filestore.Store) func(*setupOpts)         { return func(o *setupOpts) { o.store = s } }
+func withDisk(o *setupOpts) { o.disk = true }
+func withConfig(f func(*filestore.Config)) func(*setupOpts) {
+	return func(o *setupOpts) { o.config = f }
+}
+func withStore(s filestore.Store) func(*setupOpts) { return func(o *setupOpts) { o.store = s } }
 
 func s3Store(t *testing.T, blobURL string) filestore.Store {
 	t.Helper()
@@ -158,7 +160,7 @@ func waitAppSessionsGone(t *testing.T, db *pgtest.DB) {
 	ctx := context.Background()
 	for i := 0; i < 200; i++ {
 		var n int
-		if err := db.Owner.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()").Scan(&n); err != nil || n == 0 {
+		if err := db.Owner.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND usename = 'messina_app'").Scan(&n); err != nil || n == 0 {
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
