@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
+	"log/slog"
 	"os"
 	"testing"
 	"time"
@@ -59,7 +60,8 @@ func setup(t *testing.T, opts ...func(*setupOpts)) *testBundle {
 	default:
 		store = s3Store(t, os.Getenv("MESSINA_BLOB_URL")+"&prefix=svctest/"+randomHex(6)+"/")
 	}
-	cfg := filestore.Config{Pool: db.App, Store: store, MaxUploadBytes: 64 << 20}
+	cfg := filestore.Config{Pool: db.App, Store: store, MaxUploadBytes: 64 << 20,
+		Logger: slog.New(slog.NewTextHandler(t.Output(), nil))}
 	if o.config != nil {
 		o.config(&cfg)
 	}
