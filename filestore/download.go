@@ -21,13 +21,15 @@ import (
 // blob is marked corrupt. A missing object gives ErrCorrupt too, at once.
 // ErrRangeNotSatisfiable when rng starts at or beyond the end.
 func (s *Service) Open(ctx context.Context, rev Revision, rng *Range) (io.ReadCloser, error) {
-	var blob queries.FilesBlob
-	if err := s.inTx(ctx, func(q *queries.Queries) error {
-		var err error
-		blob, err = q.BlobGet(ctx, rev.SHA256)
-		return err
-	}); err != nil {
-		return nil, fmt.Errorf("open revision %d of %s: %w", rev.Number, rev.AttachmentID, err)
+	key := rev.objectKey
+	if key == "" {
+		if err := s.inTx(ctx, func(q *queries.Queries) error {
+			blob, err := q.BlobGet(ctx, rev.SHA256)
+			key = blobKey(blob)
+			return err
+		}); err != nil {
+			return nil, fmt.Errorf("open revision %d of %s: %w", rev.Number, rev.AttachmentID, err)
+		}
 	}
 	full := rng == nil || (rng.Offset == 0 && (rng.Length < 0 || rng.Length >= rev.Size))
 	if rev.Size == 0 && rng != nil {
@@ -36,11 +38,11 @@ func (s *Service) Open(ctx context.Context, rev Revision, rng *Range) (io.ReadCl
 	if full {
 		rng = nil
 	}
-	rc, info, err := s.store.Get(ctx, blobKey(blob), rng)
+	rc, info, err := s.store.Get(ctx, key, rng)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
 			s.markCorrupt(ctx, rev.SHA256, "object missing")
-			return nil, fmt.Errorf("open revision %d of %s: %w: object %s missing", rev.Number, rev.AttachmentID, ErrCorrupt, blobKey(blob))
+			return nil, fmt.Errorf("open revision %d of %s: %w: object %s missing", rev.Number, rev.AttachmentID, ErrCorrupt, key)
 		}
 		return nil, fmt.Errorf("open revision %d of %s: %w", rev.Number, rev.AttachmentID, err)
 	}

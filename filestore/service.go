@@ -126,6 +126,10 @@ type Revision struct {
 	RestoredFrom *int
 	// Hash chains the revision to its predecessor (see VerifyHistory).
 	Hash []byte
+
+	// objectKey is where the bytes are, when loaded with the revision
+	// (GetRevision); Open looks it up otherwise.
+	objectKey string
 }
 
 // SHA256Hex is the blob address in lower-case hex, as in the API.
@@ -313,14 +317,23 @@ func (s *Service) GetRevision(ctx context.Context, attachmentID uuid.UUID, n int
 	var rev Revision
 	err := s.inTx(ctx, func(q *queries.Queries) error {
 		var row queries.FilesRevision
-		var err error
+		var key *string
 		if n == 0 {
-			row, err = q.RevisionLatest(ctx, attachmentID)
+			r, err := q.RevisionLatest(ctx, attachmentID)
+			if err != nil {
+				return err
+			}
+			row, key = r.FilesRevision, r.ObjectKey
 		} else {
-			row, err = q.RevisionGet(ctx, queries.RevisionGetParams{AttachmentID: attachmentID, Number: int32(n)})
+			r, err := q.RevisionGet(ctx, queries.RevisionGetParams{AttachmentID: attachmentID, Number: int32(n)})
+			if err != nil {
+				return err
+			}
+			row, key = r.FilesRevision, r.ObjectKey
 		}
 		rev = revisionFromRow(row)
-		return err
+		rev.objectKey = blobKey(queries.FilesBlob{Sha256: row.BlobSha256, ObjectKey: key})
+		return nil
 	})
 	if err != nil {
 		return Revision{}, fmt.Errorf("get revision %d of %s: %w", n, attachmentID, err)
@@ -333,10 +346,11 @@ func (s *Service) GetRevision(ctx context.Context, attachmentID uuid.UUID, n int
 func (s *Service) Restore(ctx context.Context, attachmentID uuid.UUID, n int, comment string) (Revision, error) {
 	var rev Revision
 	err := s.inTx(ctx, func(q *queries.Queries) error {
-		old, err := q.RevisionGet(ctx, queries.RevisionGetParams{AttachmentID: attachmentID, Number: int32(n)})
+		r, err := q.RevisionGet(ctx, queries.RevisionGetParams{AttachmentID: attachmentID, Number: int32(n)})
 		if err != nil {
 			return err
 		}
+		old := r.FilesRevision
 		from := old.Number
 		if comment == "" {
 			comment = fmt.Sprintf("restored from revision %d", n)

@@ -76,7 +76,7 @@ func (s *Service) CreateAttachment(ctx context.Context, owner Owner, name string
 		return Attachment{}, Revision{}, fmt.Errorf("create attachment: %w", err)
 	}
 	var att Attachment
-	rev, err := s.upload(ctx, up, func(q *queries.Queries) (uuid.UUID, error) {
+	rev, err := s.upload(ctx, up, nil, func(q *queries.Queries) (uuid.UUID, error) {
 		row, err := q.AttachmentCreate(ctx, queries.AttachmentCreateParams{
 			ID: id, OwnerType: string(owner.Type), OwnerID: owner.ID, SiteID: owner.Site,
 			Name: name, CreatedBy: actor(ctx),
@@ -96,10 +96,13 @@ func (s *Service) CreateAttachment(ctx context.Context, owner Owner, name string
 // ErrNotFound when the attachment is not visible (checked before the body
 // is read).
 func (s *Service) AddRevision(ctx context.Context, attachmentID uuid.UUID, up Upload) (Revision, error) {
-	if _, err := s.GetAttachment(ctx, attachmentID); err != nil {
-		return Revision{}, fmt.Errorf("add revision: %w", err)
+	// The attachment is checked in the transaction that pins the upload,
+	// before the body is read.
+	check := func(q *queries.Queries) error {
+		_, err := q.AttachmentGet(ctx, attachmentID)
+		return err
 	}
-	rev, err := s.upload(ctx, up, func(*queries.Queries) (uuid.UUID, error) { return attachmentID, nil })
+	rev, err := s.upload(ctx, up, check, func(*queries.Queries) (uuid.UUID, error) { return attachmentID, nil })
 	if err != nil {
 		return Revision{}, fmt.Errorf("add revision to %s: %w", attachmentID, err)
 	}
@@ -108,9 +111,10 @@ func (s *Service) AddRevision(ctx context.Context, attachmentID uuid.UUID, up Up
 
 // upload stores the body and then, in one transaction, records the blob,
 // calls attach (which returns the attachment to add a revision to) and
-// creates the revision.
-func (s *Service) upload(ctx context.Context, up Upload, attach func(*queries.Queries) (uuid.UUID, error)) (Revision, error) {
-	blob, err := s.storeBlob(ctx, up)
+// creates the revision. check, when not nil, runs in the transaction that
+// pins the upload, before the body is read.
+func (s *Service) upload(ctx context.Context, up Upload, check func(*queries.Queries) error, attach func(*queries.Queries) (uuid.UUID, error)) (Revision, error) {
+	blob, err := s.storeBlob(ctx, up, check)
 	if err != nil {
 		return Revision{}, err
 	}
@@ -135,7 +139,7 @@ func (s *Service) upload(ctx context.Context, up Upload, attach func(*queries.Qu
 
 // storeBlob writes the body to the store (unless the announced blob is
 // already there) in constant memory, pinned against GC.
-func (s *Service) storeBlob(ctx context.Context, up Upload) (storedBlob, error) {
+func (s *Service) storeBlob(ctx context.Context, up Upload, check func(*queries.Queries) error) (storedBlob, error) {
 	if up.Body == nil || up.Size == 0 {
 		return storedBlob{}, ErrEmpty
 	}
@@ -149,20 +153,26 @@ func (s *Service) storeBlob(ctx context.Context, up Upload) (storedBlob, error) 
 		if len(up.Digest) != 32 {
 			return storedBlob{}, invalidf("sha-256 digest of %d bytes", len(up.Digest))
 		}
-		return s.storeAtContentKey(ctx, up)
+		return s.storeAtContentKey(ctx, up, check)
 	}
-	br, head, err := peek(up.Body)
-	if err != nil {
-		return storedBlob{}, err
-	}
-	blob := storedBlob{contentType: decideContentType(up.ContentType, head)}
-	body := &limitReader{r: br, left: s.cfg.MaxUploadBytes, limit: s.cfg.MaxUploadBytes}
 	key := "upload/" + uuid.Must(uuid.NewV7()).String()
 	if err := s.inTx(ctx, func(q *queries.Queries) error {
+		if check != nil {
+			if err := check(q); err != nil {
+				return err
+			}
+		}
 		return q.UploadPin(ctx, queries.UploadPinParams{Key: key, PinSeconds: s.cfg.PinTTL.Seconds()})
 	}); err != nil {
 		return storedBlob{}, fmt.Errorf("pin upload: %w", err)
 	}
+	br, head, err := peek(up.Body)
+	if err != nil {
+		s.unpinUpload(ctx, key)
+		return storedBlob{}, err
+	}
+	blob := storedBlob{contentType: decideContentType(up.ContentType, head)}
+	body := &limitReader{r: br, left: s.cfg.MaxUploadBytes, limit: s.cfg.MaxUploadBytes}
 	res, err := s.store.Put(ctx, key, body, up.Size, PutOptions{ContentType: blob.contentType})
 	if err != nil {
 		s.unpinUpload(ctx, key)
@@ -189,9 +199,14 @@ func peek(r io.Reader) (*bufio.Reader, []byte, error) {
 // then skip the body when the blob is stored and sound (sniffing the type
 // from the stored object), else stream it to the content key, verified
 // before it becomes visible.
-func (s *Service) storeAtContentKey(ctx context.Context, up Upload) (storedBlob, error) {
+func (s *Service) storeAtContentKey(ctx context.Context, up Upload, check func(*queries.Queries) error) (storedBlob, error) {
 	var pinned queries.FilesBlob
 	if err := s.inTx(ctx, func(q *queries.Queries) error {
+		if check != nil {
+			if err := check(q); err != nil {
+				return err
+			}
+		}
 		var err error
 		pinned, err = q.BlobPin(ctx, queries.BlobPinParams{Sha256: up.Digest, PinSeconds: s.cfg.PinTTL.Seconds()})
 		return err

@@ -554,7 +554,9 @@ func (q *Queries) RevisionCreate(ctx context.Context, arg RevisionCreateParams) 
 }
 
 const revisionGet = `-- name: RevisionGet :one
-SELECT attachment_id, number, blob_sha256, filename, content_type, size, comment, created_by, created_at, restored_from, prev_hash, hash FROM files.revision WHERE attachment_id = $1 AND number = $2
+SELECT r.attachment_id, r.number, r.blob_sha256, r.filename, r.content_type, r.size, r.comment, r.created_by, r.created_at, r.restored_from, r.prev_hash, r.hash, b.object_key
+FROM files.revision r JOIN files.blob b ON b.sha256 = r.blob_sha256
+WHERE r.attachment_id = $1 AND r.number = $2
 `
 
 type RevisionGetParams struct {
@@ -562,47 +564,62 @@ type RevisionGetParams struct {
 	Number       int32
 }
 
-func (q *Queries) RevisionGet(ctx context.Context, arg RevisionGetParams) (FilesRevision, error) {
+type RevisionGetRow struct {
+	FilesRevision FilesRevision
+	ObjectKey     *string
+}
+
+// With the blob's object key, so a download needs no second query.
+func (q *Queries) RevisionGet(ctx context.Context, arg RevisionGetParams) (RevisionGetRow, error) {
 	row := q.db.QueryRow(ctx, revisionGet, arg.AttachmentID, arg.Number)
-	var i FilesRevision
+	var i RevisionGetRow
 	err := row.Scan(
-		&i.AttachmentID,
-		&i.Number,
-		&i.BlobSha256,
-		&i.Filename,
-		&i.ContentType,
-		&i.Size,
-		&i.Comment,
-		&i.CreatedBy,
-		&i.CreatedAt,
-		&i.RestoredFrom,
-		&i.PrevHash,
-		&i.Hash,
+		&i.FilesRevision.AttachmentID,
+		&i.FilesRevision.Number,
+		&i.FilesRevision.BlobSha256,
+		&i.FilesRevision.Filename,
+		&i.FilesRevision.ContentType,
+		&i.FilesRevision.Size,
+		&i.FilesRevision.Comment,
+		&i.FilesRevision.CreatedBy,
+		&i.FilesRevision.CreatedAt,
+		&i.FilesRevision.RestoredFrom,
+		&i.FilesRevision.PrevHash,
+		&i.FilesRevision.Hash,
+		&i.ObjectKey,
 	)
 	return i, err
 }
 
 const revisionLatest = `-- name: RevisionLatest :one
-SELECT attachment_id, number, blob_sha256, filename, content_type, size, comment, created_by, created_at, restored_from, prev_hash, hash FROM files.revision WHERE attachment_id = $1
-ORDER BY number DESC LIMIT 1
+SELECT r.attachment_id, r.number, r.blob_sha256, r.filename, r.content_type, r.size, r.comment, r.created_by, r.created_at, r.restored_from, r.prev_hash, r.hash, b.object_key
+FROM files.revision r JOIN files.blob b ON b.sha256 = r.blob_sha256
+WHERE r.attachment_id = $1
+ORDER BY r.number DESC LIMIT 1
 `
 
-func (q *Queries) RevisionLatest(ctx context.Context, attachmentID uuid.UUID) (FilesRevision, error) {
+type RevisionLatestRow struct {
+	FilesRevision FilesRevision
+	ObjectKey     *string
+}
+
+func (q *Queries) RevisionLatest(ctx context.Context, attachmentID uuid.UUID) (RevisionLatestRow, error) {
 	row := q.db.QueryRow(ctx, revisionLatest, attachmentID)
-	var i FilesRevision
+	var i RevisionLatestRow
 	err := row.Scan(
-		&i.AttachmentID,
-		&i.Number,
-		&i.BlobSha256,
-		&i.Filename,
-		&i.ContentType,
-		&i.Size,
-		&i.Comment,
-		&i.CreatedBy,
-		&i.CreatedAt,
-		&i.RestoredFrom,
-		&i.PrevHash,
-		&i.Hash,
+		&i.FilesRevision.AttachmentID,
+		&i.FilesRevision.Number,
+		&i.FilesRevision.BlobSha256,
+		&i.FilesRevision.Filename,
+		&i.FilesRevision.ContentType,
+		&i.FilesRevision.Size,
+		&i.FilesRevision.Comment,
+		&i.FilesRevision.CreatedBy,
+		&i.FilesRevision.CreatedAt,
+		&i.FilesRevision.RestoredFrom,
+		&i.FilesRevision.PrevHash,
+		&i.FilesRevision.Hash,
+		&i.ObjectKey,
 	)
 	return i, err
 }

@@ -145,11 +145,16 @@ FROM a
 RETURNING *;
 
 -- name: RevisionGet :one
-SELECT * FROM files.revision WHERE attachment_id = @attachment_id AND number = @number;
+-- With the blob's object key, so a download needs no second query.
+SELECT sqlc.embed(r), b.object_key
+FROM files.revision r JOIN files.blob b ON b.sha256 = r.blob_sha256
+WHERE r.attachment_id = @attachment_id AND r.number = @number;
 
 -- name: RevisionLatest :one
-SELECT * FROM files.revision WHERE attachment_id = @attachment_id
-ORDER BY number DESC LIMIT 1;
+SELECT sqlc.embed(r), b.object_key
+FROM files.revision r JOIN files.blob b ON b.sha256 = r.blob_sha256
+WHERE r.attachment_id = @attachment_id
+ORDER BY r.number DESC LIMIT 1;
 
 -- name: RevisionList :many
 SELECT * FROM files.revision
