@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -212,4 +213,44 @@ func TestScrub(t *testing.T) {
 	require.Equal(t, []string{revs[1].SHA256Hex()}, rep.Corrupt)
 	require.Equal(t, 2, b.count(t, "SELECT count(*) FROM files.blob WHERE corrupt_at IS NOT NULL"))
 	require.Equal(t, 2, b.count(t, "SELECT count(*) FROM files.blob WHERE verified_at IS NOT NULL AND corrupt_at IS NULL"))
+}
+
+// gcAtEOF runs GC (no grace) when the body has been read to the end, i.e.
+// after the bytes were sent and before the upload is recorded.
+type gcAtEOF struct {
+	t   *testing.T
+	r   io.Reader
+	svc *filestore.Service
+	ran bool
+}
+
+func (g *gcAtEOF) Read(p []byte) (int, error) {
+	n, err := g.r.Read(p)
+	if err == io.EOF && !g.ran {
+		g.ran = true
+		_, gcErr := g.svc.GC(context.Background(), 0)
+		require.NoError(g.t, gcErr)
+	}
+	return n, err
+}
+
+// TestUploadOutlivingItsPin covers uploads that take longer than the pin
+// TTL while GC runs: without a digest the upload's object may be gone, so
+// the upload fails with ErrConflict and leaves nothing; with a digest the
+// blob row is re-created and the object checked, so the upload succeeds.
+func TestUploadOutlivingItsPin(t *testing.T) {
+	t.Parallel()
+	b := setup(t, withConfig(func(c *filestore.Config) { c.PinTTL = time.Microsecond }))
+	data := randomBytes(10 << 10)
+
+	_, _, err := b.svc.CreateAttachment(b.ctx, b.owner, "x", filestore.Upload{Body: &gcAtEOF{t: t, r: body(data), svc: b.svc}, Size: -1})
+	require.ErrorIs(t, err, filestore.ErrConflict)
+	require.Zero(t, b.count(t, "SELECT count(*) FROM files.revision"))
+	require.Zero(t, b.count(t, "SELECT count(*) FROM files.blob"))
+	require.Zero(t, b.count(t, "SELECT count(*) FROM files.upload"))
+	require.Empty(t, b.objects(t, ""))
+
+	_, rev, err := b.svc.CreateAttachment(b.ctx, b.owner, "x", filestore.Upload{Body: &gcAtEOF{t: t, r: body(data), svc: b.svc}, Size: -1, Digest: sum(data)})
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(data, b.readAll(t, rev)))
 }

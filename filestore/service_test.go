@@ -138,7 +138,7 @@ func TestUploadErrorsLeaveNothing(t *testing.T) {
 		{"body shorter than announced", b.ctx, b.owner, filestore.Upload{Body: body(data), Size: 600}, filestore.ErrSizeMismatch},
 		{"unknown owner type", b.ctx, filestore.Owner{Type: "customer", ID: uuid.New(), Site: "UK"}, filestore.Upload{Body: body(data), Size: 500}, filestore.ErrInvalid},
 		{"owner without id", b.ctx, filestore.Owner{Type: filestore.OwnerOrder, Site: "UK"}, filestore.Upload{Body: body(data), Size: 500}, filestore.ErrInvalid},
-		{"unknown site", b.ctx, filestore.Owner{Type: filestore.OwnerOrder, ID: uuid.New(), Site: "XX"}, filestore.Upload{Body: body(data), Size: 500}, filestore.ErrInvalid},
+		{"unknown site", b.ctx, filestore.Owner{Type: filestore.OwnerOrder, ID: uuid.New(), Site: "XX"}, filestore.Upload{Body: failIfRead{t}, Size: 500}, filestore.ErrInvalid},
 		{"site the caller cannot see", limited, b.owner, filestore.Upload{Body: body(data), Size: 500}, filestore.ErrNotFound},
 		{"client gone mid-stream", b.ctx, b.owner, filestore.Upload{Body: io.MultiReader(body(data), errReader{}), Size: -1}, errClientGone},
 		{"client gone mid-stream with digest", b.ctx, b.owner, filestore.Upload{Body: io.MultiReader(body(data), errReader{}), Size: -1, Digest: sum(data)}, errClientGone},

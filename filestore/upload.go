@@ -75,8 +75,15 @@ func (s *Service) CreateAttachment(ctx context.Context, owner Owner, name string
 	if err != nil {
 		return Attachment{}, Revision{}, fmt.Errorf("create attachment: %w", err)
 	}
+	check := func(q *queries.Queries) error {
+		ok, err := q.FilesSiteVisible(ctx, owner.Site)
+		if err == nil && !ok {
+			err = invalidf("unknown site %q", owner.Site)
+		}
+		return err
+	}
 	var att Attachment
-	rev, err := s.upload(ctx, up, nil, func(q *queries.Queries) (uuid.UUID, error) {
+	rev, err := s.upload(ctx, up, check, func(q *queries.Queries) (uuid.UUID, error) {
 		row, err := q.AttachmentCreate(ctx, queries.AttachmentCreateParams{
 			ID: id, OwnerType: string(owner.Type), OwnerID: owner.ID, SiteID: owner.Site,
 			Name: name, CreatedBy: actor(ctx),

@@ -496,6 +496,19 @@ func (q *Queries) BlobUnpinFailed(ctx context.Context, arg BlobUnpinFailedParams
 	return result.RowsAffected(), nil
 }
 
+const filesSiteVisible = `-- name: FilesSiteVisible :one
+SELECT EXISTS (SELECT FROM core.site WHERE id = $1)
+`
+
+// Whether the site exists and the caller may see it (core.site has
+// row-level security), checked before an upload reads its body.
+func (q *Queries) FilesSiteVisible(ctx context.Context, siteID string) (bool, error) {
+	row := q.db.QueryRow(ctx, filesSiteVisible, siteID)
+	var exists bool
+	err := row.Scan(&exists)
+	return exists, err
+}
+
 const revisionCreate = `-- name: RevisionCreate :one
 WITH a AS (
     UPDATE files.attachment SET latest_revision = latest_revision + 1

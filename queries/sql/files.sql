@@ -165,3 +165,8 @@ LIMIT @max_rows;
 -- name: RevisionVerifyChain :one
 -- 0 when the chain is intact, else the first revision that does not match.
 SELECT coalesce(files.revision_verify(@attachment_id), 0)::integer AS first_bad;
+
+-- name: FilesSiteVisible :one
+-- Whether the site exists and the caller may see it (core.site has
+-- row-level security), checked before an upload reads its body.
+SELECT EXISTS (SELECT FROM core.site WHERE id = @site_id);
