@@ -136,21 +136,72 @@ func (s *Service) gcBlob(ctx context.Context, sum []byte, grace time.Duration) (
 	return deleted, err
 }
 
+// gcOrphans streams the object listing in pages: a page is prefiltered
+// against blob rows and live upload pins in two queries, and only objects
+// that look orphaned are re-checked and deleted one by one under lock.
+// Memory stays bounded by the page size whatever the store's size.
 func (s *Service) gcOrphans(ctx context.Context, grace time.Duration) (int, error) {
 	cutoff := time.Now().Add(-grace)
-	var keys []string
+	deleted := 0
+	page := make([]string, 0, gcPage)
+	flush := func() error {
+		n, err := s.gcOrphanPage(ctx, page)
+		deleted += n
+		page = page[:0]
+		return err
+	}
 	for _, prefix := range []string{"sha256/", "upload/"} {
 		if err := s.store.List(ctx, prefix, func(oi ObjectInfo) error {
-			if oi.ModTime.Before(cutoff) {
-				keys = append(keys, oi.Key)
+			if !oi.ModTime.Before(cutoff) {
+				return nil
+			}
+			page = append(page, oi.Key)
+			if len(page) == gcPage {
+				return flush()
 			}
 			return nil
 		}); err != nil {
-			return 0, err
+			return deleted, err
 		}
+	}
+	if err := flush(); err != nil {
+		return deleted, err
+	}
+	return deleted, nil
+}
+
+func (s *Service) gcOrphanPage(ctx context.Context, keys []string) (int, error) {
+	if len(keys) == 0 {
+		return 0, nil
+	}
+	var sums [][]byte
+	for _, k := range keys {
+		if sum := contentKeySum(k); sum != nil {
+			sums = append(sums, sum)
+		}
+	}
+	owned := map[string]bool{}
+	if err := s.inTx(ctx, func(q *queries.Queries) error {
+		rows, err := q.BlobOwnersOf(ctx, queries.BlobOwnersOfParams{Sums: sums, ObjectKeys: keys})
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			owned[blobKey(queries.FilesBlob{Sha256: r.Sha256, ObjectKey: r.ObjectKey})] = true
+		}
+		pins, err := q.UploadLivePins(ctx, keys)
+		for _, k := range pins {
+			owned[k] = true
+		}
+		return err
+	}); err != nil {
+		return 0, err
 	}
 	deleted := 0
 	for _, key := range keys {
+		if owned[key] {
+			continue
+		}
 		ok, err := s.gcOrphan(ctx, key)
 		if err != nil {
 			return deleted, fmt.Errorf("object %s: %w", key, err)

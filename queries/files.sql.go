@@ -336,6 +336,44 @@ func (q *Queries) BlobMarkVerified(ctx context.Context, sha256 []byte) error {
 	return err
 }
 
+const blobOwnersOf = `-- name: BlobOwnersOf :many
+SELECT sha256, object_key FROM files.blob
+WHERE sha256 = ANY ($1::bytea[]) OR object_key = ANY ($2::text[])
+`
+
+type BlobOwnersOfParams struct {
+	Sums       [][]byte
+	ObjectKeys []string
+}
+
+type BlobOwnersOfRow struct {
+	Sha256    []byte
+	ObjectKey *string
+}
+
+// A GC prefilter without locks: the blob rows that may own some of the
+// listed objects (content keys by sha256, other keys by object_key).
+// Objects that none owns are then checked one by one under lock.
+func (q *Queries) BlobOwnersOf(ctx context.Context, arg BlobOwnersOfParams) ([]BlobOwnersOfRow, error) {
+	rows, err := q.db.Query(ctx, blobOwnersOf, arg.Sums, arg.ObjectKeys)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []BlobOwnersOfRow
+	for rows.Next() {
+		var i BlobOwnersOfRow
+		if err := rows.Scan(&i.Sha256, &i.ObjectKey); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const blobPin = `-- name: BlobPin :one
 
 INSERT INTO files.blob (sha256, pinned_until)
@@ -707,6 +745,31 @@ func (q *Queries) UploadDeleteExpired(ctx context.Context) (int64, error) {
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const uploadLivePins = `-- name: UploadLivePins :many
+SELECT key FROM files.upload
+WHERE key = ANY ($1::text[]) AND pinned_until > now()
+`
+
+func (q *Queries) UploadLivePins(ctx context.Context, keys []string) ([]string, error) {
+	rows, err := q.db.Query(ctx, uploadLivePins, keys)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var key string
+		if err := rows.Scan(&key); err != nil {
+			return nil, err
+		}
+		items = append(items, key)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const uploadLockForGC = `-- name: UploadLockForGC :one

@@ -97,6 +97,17 @@ SELECT * FROM files.blob
 WHERE sha256 = sqlc.narg('sha256') OR object_key = @object_key
 FOR UPDATE;
 
+-- name: BlobOwnersOf :many
+-- A GC prefilter without locks: the blob rows that may own some of the
+-- listed objects (content keys by sha256, other keys by object_key).
+-- Objects that none owns are then checked one by one under lock.
+SELECT sha256, object_key FROM files.blob
+WHERE sha256 = ANY (@sums::bytea[]) OR object_key = ANY (@object_keys::text[]);
+
+-- name: UploadLivePins :many
+SELECT key FROM files.upload
+WHERE key = ANY (@keys::text[]) AND pinned_until > now();
+
 -- name: UploadPin :exec
 INSERT INTO files.upload (key, pinned_until)
 VALUES (@key, now() + make_interval(secs => @pin_seconds::float8));
