@@ -228,7 +228,15 @@ func (s *Service) gcOrphan(ctx context.Context, key string) (bool, error) {
 				return err
 			}
 		}
-		rows, err := q.BlobLockForOrphan(ctx, queries.BlobLockForOrphanParams{Sha256: contentKeySum(key), ObjectKey: &key})
+		sum := contentKeySum(key)
+		if sum != nil {
+			// Keeps uploads of this content from pinning (and then
+			// writing) until the decision below is committed.
+			if err := q.BlobAddressLock(ctx, sum); err != nil {
+				return err
+			}
+		}
+		rows, err := q.BlobLockForOrphan(ctx, queries.BlobLockForOrphanParams{Sha256: sum, ObjectKey: &key})
 		if err != nil {
 			return err
 		}

@@ -120,6 +120,26 @@ func (q *Queries) AttachmentList(ctx context.Context, arg AttachmentListParams) 
 	return items, nil
 }
 
+const blobAddressLock = `-- name: BlobAddressLock :exec
+
+SELECT pg_advisory_xact_lock(('x' || encode(substring($1::bytea FROM 1 FOR 8), 'hex'))::bit(64)::bigint)
+`
+
+// Filestore queries (design.md section 5). The GC protocol: uploads pin a
+// blob row (BlobPin) or an upload key (UploadPin) before writing an object;
+// GC locks a row (BlobLockForGC, BlobLockForOrphan, UploadLockForGC) before
+// deleting an object and deletes the row in the same transaction.
+// A transaction lock on a content address, held by GC while it decides
+// about and deletes an object at a content key, and taken by an upload
+// before it pins the blob row: row locks cannot serve when GC finds no
+// row, and without this an upload could pin and write the object between
+// GC's check and its delete. (Different sums may share a lock; that only
+// costs waiting.)
+func (q *Queries) BlobAddressLock(ctx context.Context, sha256 []byte) error {
+	_, err := q.db.Exec(ctx, blobAddressLock, sha256)
+	return err
+}
+
 const blobDelete = `-- name: BlobDelete :exec
 DELETE FROM files.blob WHERE sha256 = $1
 `
@@ -375,7 +395,6 @@ func (q *Queries) BlobOwnersOf(ctx context.Context, arg BlobOwnersOfParams) ([]B
 }
 
 const blobPin = `-- name: BlobPin :one
-
 INSERT INTO files.blob (sha256, pinned_until)
 VALUES ($1, now() + make_interval(secs => $2::float8))
 ON CONFLICT (sha256) DO UPDATE
@@ -388,10 +407,6 @@ type BlobPinParams struct {
 	PinSeconds float64
 }
 
-// Filestore queries (design.md section 5). The GC protocol: uploads pin a
-// blob row (BlobPin) or an upload key (UploadPin) before writing an object;
-// GC locks a row (BlobLockForGC, BlobLockForOrphan, UploadLockForGC) before
-// deleting an object and deletes the row in the same transaction.
 // Creates the row of a blob about to be written under its content key, or
 // extends the pin of an existing one. The upsert takes the row lock, so it
 // waits for a GC transaction deleting the row and then creates it anew.

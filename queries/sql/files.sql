@@ -3,6 +3,15 @@
 -- GC locks a row (BlobLockForGC, BlobLockForOrphan, UploadLockForGC) before
 -- deleting an object and deletes the row in the same transaction.
 
+-- name: BlobAddressLock :exec
+-- A transaction lock on a content address, held by GC while it decides
+-- about and deletes an object at a content key, and taken by an upload
+-- before it pins the blob row: row locks cannot serve when GC finds no
+-- row, and without this an upload could pin and write the object between
+-- GC's check and its delete. (Different sums may share a lock; that only
+-- costs waiting.)
+SELECT pg_advisory_xact_lock(('x' || encode(substring(@sha256::bytea FROM 1 FOR 8), 'hex'))::bit(64)::bigint);
+
 -- name: BlobPin :one
 -- Creates the row of a blob about to be written under its content key, or
 -- extends the pin of an existing one. The upsert takes the row lock, so it
