@@ -15,6 +15,7 @@ type Error struct {
 	Msg string
 }
 
+// Error returns the message, which is safe to show to clients.
 func (e *Error) Error() string { return e.Msg }
 
 // The domain errors of the package. Callers test with errors.Is; each error
@@ -61,6 +62,7 @@ type DigestMismatchError struct {
 	Computed []byte
 }
 
+// Error names both digests in hex.
 func (e *DigestMismatchError) Error() string {
 	return fmt.Sprintf("content digest mismatch: announced sha-256 %s, computed %s",
 		hex.EncodeToString(e.Expected), hex.EncodeToString(e.Computed))
