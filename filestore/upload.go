@@ -214,9 +214,6 @@ func (s *Service) storeAtContentKey(ctx context.Context, up Upload, check func(*
 				return err
 			}
 		}
-		if err := q.BlobAddressLock(ctx, up.Digest); err != nil {
-			return err
-		}
 		var err error
 		pinned, err = q.BlobPin(ctx, queries.BlobPinParams{Sha256: up.Digest, PinSeconds: s.cfg.PinTTL.Seconds()})
 		return err

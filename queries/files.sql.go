@@ -302,8 +302,11 @@ func (q *Queries) BlobMarkCorrupt(ctx context.Context, arg BlobMarkCorruptParams
 }
 
 const blobMarkStored = `-- name: BlobMarkStored :one
+WITH address AS (
+    SELECT pg_advisory_xact_lock(('x' || encode(substring($1::bytea FROM 1 FOR 8), 'hex'))::bit(64)::bigint)
+)
 INSERT INTO files.blob (sha256, size, object_key, stored, stored_at)
-VALUES ($1, $2, $3, true, now())
+SELECT $1, $2, $3, true, now() FROM address
 ON CONFLICT (sha256) DO UPDATE SET
     size = CASE WHEN files.blob.stored AND files.blob.corrupt_at IS NULL
                 THEN files.blob.size ELSE EXCLUDED.size END,
@@ -327,6 +330,8 @@ type BlobMarkStoredParams struct {
 // Records that the blob's bytes are stored under object_key (NULL: the
 // content key). A blob already stored and not corrupt keeps its object;
 // the caller compares object_key to learn whether its own object is used.
+// It takes the content address's lock first, so GC cannot delete the
+// object at the content key between the caller's check and commit.
 func (q *Queries) BlobMarkStored(ctx context.Context, arg BlobMarkStoredParams) (FilesBlob, error) {
 	row := q.db.QueryRow(ctx, blobMarkStored, arg.Sha256, arg.Size, arg.ObjectKey)
 	var i FilesBlob
@@ -395,8 +400,11 @@ func (q *Queries) BlobOwnersOf(ctx context.Context, arg BlobOwnersOfParams) ([]B
 }
 
 const blobPin = `-- name: BlobPin :one
+WITH address AS (
+    SELECT pg_advisory_xact_lock(('x' || encode(substring($1::bytea FROM 1 FOR 8), 'hex'))::bit(64)::bigint)
+)
 INSERT INTO files.blob (sha256, pinned_until)
-VALUES ($1, now() + make_interval(secs => $2::float8))
+SELECT $1, now() + make_interval(secs => $2::float8) FROM address
 ON CONFLICT (sha256) DO UPDATE
     SET pinned_until = greatest(files.blob.pinned_until, EXCLUDED.pinned_until)
 RETURNING sha256, gen, size, object_key, stored, pinned_until, created_at, stored_at, verified_at, corrupt_at, corrupt_reason
@@ -410,6 +418,7 @@ type BlobPinParams struct {
 // Creates the row of a blob about to be written under its content key, or
 // extends the pin of an existing one. The upsert takes the row lock, so it
 // waits for a GC transaction deleting the row and then creates it anew.
+// It takes the content address's lock (see BlobAddressLock) first.
 func (q *Queries) BlobPin(ctx context.Context, arg BlobPinParams) (FilesBlob, error) {
 	row := q.db.QueryRow(ctx, blobPin, arg.Sha256, arg.PinSeconds)
 	var i FilesBlob

@@ -16,8 +16,12 @@ SELECT pg_advisory_xact_lock(('x' || encode(substring(@sha256::bytea FROM 1 FOR 
 -- Creates the row of a blob about to be written under its content key, or
 -- extends the pin of an existing one. The upsert takes the row lock, so it
 -- waits for a GC transaction deleting the row and then creates it anew.
+-- It takes the content address's lock (see BlobAddressLock) first.
+WITH address AS (
+    SELECT pg_advisory_xact_lock(('x' || encode(substring(@sha256::bytea FROM 1 FOR 8), 'hex'))::bit(64)::bigint)
+)
 INSERT INTO files.blob (sha256, pinned_until)
-VALUES (@sha256, now() + make_interval(secs => @pin_seconds::float8))
+SELECT @sha256, now() + make_interval(secs => @pin_seconds::float8) FROM address
 ON CONFLICT (sha256) DO UPDATE
     SET pinned_until = greatest(files.blob.pinned_until, EXCLUDED.pinned_until)
 RETURNING *;
@@ -32,8 +36,13 @@ WHERE sha256 = @sha256 AND gen = @gen AND NOT stored AND pinned_until = @pinned_
 -- Records that the blob's bytes are stored under object_key (NULL: the
 -- content key). A blob already stored and not corrupt keeps its object;
 -- the caller compares object_key to learn whether its own object is used.
+-- It takes the content address's lock first, so GC cannot delete the
+-- object at the content key between the caller's check and commit.
+WITH address AS (
+    SELECT pg_advisory_xact_lock(('x' || encode(substring(@sha256::bytea FROM 1 FOR 8), 'hex'))::bit(64)::bigint)
+)
 INSERT INTO files.blob (sha256, size, object_key, stored, stored_at)
-VALUES (@sha256, @size, sqlc.narg('object_key'), true, now())
+SELECT @sha256, @size, sqlc.narg('object_key'), true, now() FROM address
 ON CONFLICT (sha256) DO UPDATE SET
     size = CASE WHEN files.blob.stored AND files.blob.corrupt_at IS NULL
                 THEN files.blob.size ELSE EXCLUDED.size END,
