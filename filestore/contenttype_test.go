@@ -1,6 +1,7 @@
 package filestore
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -35,6 +36,7 @@ func TestDecideContentType(t *testing.T) {
 		{"unknown text type for text", "text/x-ledger", text, "text/x-ledger"},
 		{"unknown binary type for text", "application/x-messina-export", text, "text/plain; charset=utf-8"},
 		{"malformed declared", "not a type", pdf, "application/pdf"},
+		{"overlong declared", "application/pdf; x=" + strings.Repeat("a", 300), pdf, "application/pdf"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

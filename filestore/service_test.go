@@ -142,6 +142,7 @@ func TestUploadErrorsLeaveNothing(t *testing.T) {
 		{"site the caller cannot see", limited, b.owner, filestore.Upload{Body: body(data), Size: 500}, filestore.ErrNotFound},
 		{"client gone mid-stream", b.ctx, b.owner, filestore.Upload{Body: io.MultiReader(body(data), errReader{}), Size: -1}, errClientGone},
 		{"client gone mid-stream with digest", b.ctx, b.owner, filestore.Upload{Body: io.MultiReader(body(data), errReader{}), Size: -1, Digest: sum(data)}, errClientGone},
+		{"comment too long", b.ctx, b.owner, filestore.Upload{Body: failIfRead{t}, Size: 500, Comment: strings.Repeat("x", 4001)}, filestore.ErrInvalid},
 		{"no principal", context.Background(), b.owner, filestore.Upload{Body: body(data), Size: 500}, auth.ErrNoPrincipal},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

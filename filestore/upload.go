@@ -37,6 +37,10 @@ type Upload struct {
 	Comment  string
 }
 
+// maxCommentBytes matches the revision table's check, tested before the
+// body is read.
+const maxCommentBytes = 4000
+
 // sniffLen is how much of the body is examined to detect its type, and
 // all the body that is ever held in memory at once by the service.
 const sniffLen = 3072
@@ -155,6 +159,9 @@ func (s *Service) storeBlob(ctx context.Context, up Upload, check func(*queries.
 	}
 	if up.Size < -1 {
 		return storedBlob{}, invalidf("size %d", up.Size)
+	}
+	if len(up.Comment) > maxCommentBytes {
+		return storedBlob{}, invalidf("comment longer than %d bytes", maxCommentBytes)
 	}
 	if up.Digest != nil {
 		if len(up.Digest) != 32 {
@@ -435,7 +442,7 @@ func ptr[T any](v T) *T { return &v }
 func decideContentType(declared string, head []byte) string {
 	sniffed := mimetype.Detect(head)
 	mt, _, err := mime.ParseMediaType(declared)
-	if declared == "" || err != nil || mt == "application/octet-stream" {
+	if declared == "" || err != nil || mt == "application/octet-stream" || len(declared) > 255 {
 		return sniffed.String()
 	}
 	for m := sniffed; m != nil; m = m.Parent() {
