@@ -205,12 +205,18 @@ func (s *S3Store) List(ctx context.Context, prefix string, fn func(ObjectInfo) e
 
 // RemoveStale aborts multipart uploads left behind by a process killed
 // mid-upload (they hold storage but are invisible to List) unless keep
-// keeps them. ObjectInfo.ModTime is the upload's start.
+// keeps them. ObjectInfo.ModTime is the upload's start. (MinIO also drops
+// stale uploads by itself after 24 hours by default.)
 func (s *S3Store) RemoveStale(ctx context.Context, keep func(ObjectInfo) bool) (int, error) {
 	n := 0
-	for u := range s.core.Client.ListIncompleteUploads(ctx, s.bucket, s.prefix, true) {
+	// MinIO lists incomplete uploads only for an empty prefix or an exact
+	// key, so list them all and filter here.
+	for u := range s.core.Client.ListIncompleteUploads(ctx, s.bucket, "", true) {
 		if u.Err != nil {
 			return n, fmt.Errorf("list incomplete uploads: %w", s.classify(ctx, u.Err))
+		}
+		if !strings.HasPrefix(u.Key, s.prefix) {
+			continue
 		}
 		if keep(ObjectInfo{Key: strings.TrimPrefix(u.Key, s.prefix), Size: u.Size, ModTime: u.Initiated}) {
 			continue
