@@ -84,6 +84,11 @@ func (d *DiskStore) Put(ctx context.Context, key string, r io.Reader, size int64
 		return PutResult{}, fmt.Errorf("put %s: %w", key, err)
 	}
 	if err := os.Rename(f.Name(), p); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			// GC removed the temporary file: the write outlived the pin
+			// TTL.
+			return PutResult{}, fmt.Errorf("put %s: %w: temporary file removed", key, ErrConflict)
+		}
 		return PutResult{}, fmt.Errorf("put %s: rename: %w", key, err)
 	}
 	committed = true

@@ -235,22 +235,47 @@ func (g *gcAtEOF) Read(p []byte) (int, error) {
 }
 
 // TestUploadOutlivingItsPin covers uploads that take longer than the pin
-// TTL while GC runs: without a digest the upload's object may be gone, so
-// the upload fails with ErrConflict and leaves nothing; with a digest the
-// blob row is re-created and the object checked, so the upload succeeds.
+// TTL while GC runs. When GC may have taken the upload's object (no
+// digest), or aborted its multipart upload (unknown size), the upload fails
+// with ErrConflict and leaves nothing; a single-request upload with a
+// digest finds its blob row re-created, checks the object and succeeds.
 func TestUploadOutlivingItsPin(t *testing.T) {
 	t.Parallel()
-	b := setup(t, withConfig(func(c *filestore.Config) { c.PinTTL = time.Microsecond }))
 	data := randomBytes(10 << 10)
-
-	_, _, err := b.svc.CreateAttachment(b.ctx, b.owner, "x", filestore.Upload{Body: &gcAtEOF{t: t, r: body(data), svc: b.svc}, Size: -1})
-	require.ErrorIs(t, err, filestore.ErrConflict)
-	require.Zero(t, b.count(t, "SELECT count(*) FROM files.revision"))
-	require.Zero(t, b.count(t, "SELECT count(*) FROM files.blob"))
-	require.Zero(t, b.count(t, "SELECT count(*) FROM files.upload"))
-	require.Empty(t, b.objects(t, ""))
-
-	_, rev, err := b.svc.CreateAttachment(b.ctx, b.owner, "x", filestore.Upload{Body: &gcAtEOF{t: t, r: body(data), svc: b.svc}, Size: -1, Digest: sum(data)})
-	require.NoError(t, err)
-	require.True(t, bytes.Equal(data, b.readAll(t, rev)))
+	for _, tc := range []struct {
+		name      string
+		knownSize bool
+		digest    bool
+		wantErr   error
+	}{
+		{"no digest, known size", true, false, filestore.ErrConflict},
+		{"no digest, unknown size", false, false, filestore.ErrConflict},
+		{"digest, unknown size", false, true, filestore.ErrConflict},
+		{"digest, known size", true, true, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, withConfig(func(c *filestore.Config) { c.PinTTL = time.Microsecond }))
+			up := filestore.Upload{Body: &gcAtEOF{t: t, r: body(data), svc: b.svc}, Size: -1}
+			if tc.knownSize {
+				up.Size = int64(len(data))
+			}
+			if tc.digest {
+				up.Digest = sum(data)
+			}
+			_, rev, err := b.svc.CreateAttachment(b.ctx, b.owner, "x", up)
+			if tc.wantErr == nil {
+				require.NoError(t, err)
+				require.True(t, bytes.Equal(data, b.readAll(t, rev)))
+				return
+			}
+			require.ErrorIs(t, err, tc.wantErr)
+			require.Zero(t, b.count(t, "SELECT count(*) FROM files.revision"))
+			_, err = b.svc.GC(context.Background(), 0)
+			require.NoError(t, err)
+			require.Zero(t, b.count(t, "SELECT count(*) FROM files.blob"))
+			require.Zero(t, b.count(t, "SELECT count(*) FROM files.upload"))
+			require.Empty(t, b.objects(t, ""))
+		})
+	}
 }

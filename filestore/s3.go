@@ -249,8 +249,12 @@ func (s *S3Store) classify(ctx context.Context, err error) error {
 	}
 	resp := minio.ToErrorResponse(err)
 	switch resp.Code {
-	case "NoSuchKey", "NoSuchUpload":
+	case "NoSuchKey":
 		return fmt.Errorf("%w: %s", ErrNotFound, resp.Message)
+	case "NoSuchUpload":
+		// Our multipart upload was aborted under us: GC does that to
+		// uploads older than the pin TTL.
+		return fmt.Errorf("%w: multipart upload aborted: %s", ErrConflict, resp.Message)
 	case "NoSuchBucket":
 		return fmt.Errorf("%w: %s", ErrUnavailable, resp.Message)
 	case "InvalidRange":
