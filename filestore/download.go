@@ -19,6 +19,7 @@ import (
 // to rev.SHA256 the final Read fails with ErrCorrupt instead of io.EOF (so
 // the client sees a broken transfer, never silently wrong bytes) and the
 // blob is marked corrupt. A missing object gives ErrCorrupt too, at once.
+// The caller must Close the reader, also after a partial read.
 // ErrRangeNotSatisfiable when rng starts at or beyond the end.
 func (s *Service) Open(ctx context.Context, rev Revision, rng *Range) (io.ReadCloser, error) {
 	key := rev.objectKey
@@ -174,8 +175,13 @@ func (v *verifyingReader) fail(reason string) {
 // Close releases the object and the hasher.
 func (v *verifyingReader) Close() error {
 	v.closeOnce.Do(func() { close(v.chunks) })
+	if v.err == nil {
+		v.err = errReadAfterClose
+	}
 	return v.rc.Close()
 }
+
+var errReadAfterClose = errors.New("read after close")
 
 func (s *Service) markCorrupt(ctx context.Context, sum []byte, reason string) {
 	s.log.Error("blob corrupt", "sha256", fmt.Sprintf("%x", sum), "reason", reason)
