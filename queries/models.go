@@ -625,6 +625,52 @@ type CoreSiteSetting struct {
 	CreatedBy               string
 }
 
+type FilesAttachment struct {
+	ID             uuid.UUID
+	OwnerType      string
+	OwnerID        uuid.UUID
+	SiteID         string
+	Name           string
+	LatestRevision int32
+	CreatedBy      string
+	CreatedAt      time.Time
+}
+
+type FilesBlob struct {
+	Sha256        []byte
+	Gen           int64
+	Size          *int64
+	ObjectKey     *string
+	Stored        bool
+	PinnedUntil   *time.Time
+	CreatedAt     time.Time
+	StoredAt      *time.Time
+	VerifiedAt    *time.Time
+	CorruptAt     *time.Time
+	CorruptReason *string
+}
+
+type FilesRevision struct {
+	AttachmentID uuid.UUID
+	Number       int32
+	BlobSha256   []byte
+	Filename     string
+	ContentType  string
+	Size         int64
+	Comment      string
+	CreatedBy    string
+	CreatedAt    time.Time
+	RestoredFrom *int32
+	PrevHash     []byte
+	Hash         []byte
+}
+
+type FilesUpload struct {
+	Key         string
+	PinnedUntil time.Time
+	CreatedAt   time.Time
+}
+
 type OrdersApproval struct {
 	ID        int64
 	OrderID   uuid.UUID
