@@ -5,11 +5,13 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/messina-oms/messina/api"
 	"github.com/messina-oms/messina/auth"
+	"github.com/messina-oms/messina/filestore"
 	"github.com/messina-oms/messina/internal/pgtest"
 )
 
@@ -20,6 +22,7 @@ type testBundle struct {
 	srv *api.Server
 	// admin is the bootstrap token.
 	admin string
+	files *filestore.Service
 }
 
 func setup(t testing.TB, opts ...func(*api.Config)) *testBundle {
@@ -35,11 +38,21 @@ func setup(t testing.TB, opts ...func(*api.Config)) *testBundle {
 		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Pool:           db.App,
 		BootstrapToken: bootstrap,
+		MaxUploadBytes: 4 << 20,
 	}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	return &testBundle{db: db, srv: api.New(cfg), admin: bootstrap}
+	// Each test's blobs live under their own prefix of the real MinIO.
+	store, err := filestore.OpenStore(ctx, os.Getenv("MESSINA_BLOB_URL")+"&prefix="+db.Name+"/", filestore.StoreConfig{
+		AccessKey: os.Getenv("AWS_ACCESS_KEY_ID"), SecretKey: os.Getenv("AWS_SECRET_ACCESS_KEY"), Logger: cfg.Logger})
+	if err != nil {
+		t.Fatalf("blob store (MESSINA_BLOB_URL): %v", err)
+	}
+	if cfg.Files, err = filestore.New(filestore.Config{Pool: db.App, Store: store, MaxUploadBytes: cfg.MaxUploadBytes, Logger: cfg.Logger}); err != nil {
+		t.Fatal(err)
+	}
+	return &testBundle{db: db, srv: api.New(cfg), admin: bootstrap, files: cfg.Files}
 }
 
 // token creates an API token through the API and returns its secret.

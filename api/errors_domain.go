@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/messina-oms/messina/auth"
+	"github.com/messina-oms/messina/filestore"
 	"github.com/messina-oms/messina/orders"
 )
 
@@ -17,6 +19,8 @@ func domainProblem(err error) (*Problem, bool) {
 	switch {
 	case errors.As(err, &oe):
 		return ordersProblem(oe)
+	case filestore.Code(err) != "":
+		return filesProblem(err)
 	case errors.As(err, &av):
 		fields := make([]FieldError, len(av.Fields))
 		for i, f := range av.Fields {
@@ -67,4 +71,45 @@ func ordersProblem(e *orders.Error) (*Problem, bool) {
 		return problem(http.StatusNotFound, "site_not_found", "no such site among the caller's sites"), true
 	}
 	return nil, false
+}
+
+// filesProblem maps the filestore's codes. Its messages may name internal
+// object keys, so the detail is ours.
+func filesProblem(err error) (*Problem, bool) {
+	switch filestore.Code(err) {
+	case "not_found":
+		return problem(http.StatusNotFound, "not_found", "no such attachment or revision"), true
+	case "too_large":
+		return problem(http.StatusRequestEntityTooLarge, "upload_too_large", "the file exceeds the upload size limit"), true
+	case "empty_body":
+		return problem(http.StatusBadRequest, "empty_body", "the file is empty"), true
+	case "digest_mismatch":
+		p := problem(http.StatusBadRequest, "digest_mismatch", "the content does not match Content-Digest")
+		var dm *filestore.DigestMismatchError
+		if errors.As(err, &dm) {
+			p.Detail += "; the content's digest is " + filestore.FormatContentDigest(dm.Computed)
+		}
+		return p, true
+	case "size_mismatch":
+		return problem(http.StatusBadRequest, "size_mismatch", "the body length does not match Content-Length"), true
+	case "invalid":
+		return validationProblem("invalid upload: " + validDetail(err)), true
+	case "range_not_satisfiable":
+		return problem(http.StatusRequestedRangeNotSatisfiable, "range_not_satisfiable", "the range is outside the content"), true
+	case "store_unavailable":
+		return problem(http.StatusServiceUnavailable, "store_unavailable", "the blob store is unavailable; retry later").withHeader("Retry-After", "5"), true
+	case "conflict":
+		return problem(http.StatusConflict, "conflict", "a concurrent change got in the way; retrying is safe").withHeader("Retry-After", "1"), true
+	}
+	return nil, false
+}
+
+// validDetail keeps the part of an invalid-argument message meant for the
+// caller (the filestore writes "invalid argument: <why>").
+func validDetail(err error) string {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, ": "); i >= 0 {
+		return msg[i+2:]
+	}
+	return msg
 }

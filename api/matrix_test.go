@@ -64,7 +64,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 	clock := now
 	b := setup(t, func(c *api.Config) { c.Now = func() time.Time { return clock } })
 	fixtures := matrixFixtures(t, b)
-	maps.Copy(fixtures, orderMatrixFixtures(t, b))
+	c := newCatalog(t, b)
+	maps.Copy(fixtures, orderMatrixFixtures(t, b, c))
+	maps.Copy(fixtures, attachmentMatrixFixtures(t, b, c))
 
 	roles := []auth.Role{auth.RoleAdmin, auth.RoleStaff, auth.RoleAPI, auth.RoleAuditor}
 	allSites := map[auth.Role]string{}

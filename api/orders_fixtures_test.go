@@ -157,8 +157,7 @@ func futureDate() string {
 // orderMatrixFixtures are the authorization matrix fixtures of the
 // catalogue and order routes. Every resource is of site UK; reads share
 // one, writes that change state get a fresh one per call.
-func orderMatrixFixtures(t *testing.T, b *testBundle) map[string]func() fixture {
-	c := newCatalog(t, b)
+func orderMatrixFixtures(t *testing.T, b *testBundle, c *catalog) map[string]func() fixture {
 	shared := sync.OnceValue(func() orders.Order { return c.bigOrder(t) })
 	order := func(st orders.Status) string { return "/v1/orders/" + c.orderIn(t, st).ID.String() }
 	upper := func() string { return strings.ToUpper(randomSuffix()) }

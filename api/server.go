@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/messina-oms/messina/auth"
+	"github.com/messina-oms/messina/filestore"
 	"github.com/messina-oms/messina/orders"
 	"github.com/messina-oms/messina/queries"
 )
@@ -41,6 +42,8 @@ type Config struct {
 	MaxJSONBytes int64
 	// MaxUploadBytes bounds uploaded files.
 	MaxUploadBytes int64
+	// Files stores attachments and their revisions.
+	Files *filestore.Service
 	// IdempotencyTTL is how long a stored response can be replayed.
 	IdempotencyTTL time.Duration
 	// Now is the clock, replaceable in tests.
@@ -78,6 +81,7 @@ type Server struct {
 	pool    *pgxpool.Pool
 	q       *queries.Queries
 	orders  *orders.Service
+	files   *filestore.Service
 	router  *mux.Router
 	metrics *metrics
 	limiter *rateLimiter
@@ -123,6 +127,7 @@ func New(cfg Config) *Server {
 		pool:    cfg.Pool,
 		q:       queries.New(cfg.Pool),
 		orders:  orders.New(cfg.Pool, cfg.Logger),
+		files:   cfg.Files,
 		router:  mux.NewRouter(),
 		metrics: newMetrics(reg),
 		limiter: newRateLimiter(cfg.RateLimit, cfg.RateBurst),
@@ -157,6 +162,7 @@ func (s *Server) routeTable() []route {
 	}
 	rts = append(rts, s.tokenRoutes()...)
 	rts = append(rts, s.userRoutes()...)
+	rts = append(rts, s.attachmentRoutes()...)
 	rts = append(rts, s.catalogRoutes()...)
 	rts = append(rts, s.orderRoutes()...)
 	return rts

@@ -2,94 +2,116 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
-	"net/url"
 	"os"
-	"strconv"
 	"time"
 
-	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/messina-oms/messina/auth"
+	"github.com/messina-oms/messina/filestore"
 )
 
-// blobStore is what serve needs of the blob store before the filestore
-// package is wired: a readiness probe.
-type blobStore interface {
-	Ping(ctx context.Context) error
-}
-
-type s3Probe struct {
-	client *minio.Client
-	bucket string
-}
-
-func (p s3Probe) Ping(ctx context.Context) error {
-	ok, err := p.client.BucketExists(ctx, p.bucket)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return fmt.Errorf("bucket %q does not exist", p.bucket)
-	}
-	return nil
-}
-
-type dirProbe string
-
-func (d dirProbe) Ping(context.Context) error {
-	_, err := os.Stat(string(d))
-	return err
-}
-
 // openBlobStore opens MESSINA_BLOB_URL and checks that it answers; the
-// error names the setting.
-func (c *config) openBlobStore(ctx context.Context) (blobStore, error) {
-	fail := func(format string, args ...any) error {
-		return fmt.Errorf("MESSINA_BLOB_URL: "+format, args...)
-	}
+// error is one line naming the setting.
+func (c *config) openBlobStore(ctx context.Context) (filestore.Store, error) {
 	if c.BlobURL == "" {
-		return nil, fail("is not set (s3://bucket?endpoint=host:port or file:///path)")
+		return nil, fmt.Errorf("MESSINA_BLOB_URL is not set (s3://bucket?endpoint=host:port or file:///path)")
 	}
-	u, err := url.Parse(c.BlobURL)
+	store, err := filestore.OpenStore(ctx, c.BlobURL, filestore.StoreConfig{
+		AccessKey: os.Getenv("AWS_ACCESS_KEY_ID"), SecretKey: os.Getenv("AWS_SECRET_ACCESS_KEY"), Logger: c.logger(),
+	})
 	if err != nil {
-		return nil, fail("%s", oneLine(err))
-	}
-	var store blobStore
-	switch u.Scheme {
-	case "file":
-		if u.Path == "" {
-			return nil, fail("file URL needs a path, e.g. file:///var/lib/messina/blobs")
-		}
-		if err := os.MkdirAll(u.Path, 0o750); err != nil {
-			return nil, fail("%s", oneLine(err))
-		}
-		store = dirProbe(u.Path)
-	case "s3":
-		q := u.Query()
-		if u.Host == "" || q.Get("endpoint") == "" {
-			return nil, fail("want s3://bucket?endpoint=host:port&secure=false&region=…")
-		}
-		secure := true
-		if v := q.Get("secure"); v != "" {
-			if secure, err = strconv.ParseBool(v); err != nil {
-				return nil, fail("secure=%q is not true or false", v)
-			}
-		}
-		client, err := minio.New(q.Get("endpoint"), &minio.Options{
-			Creds:  credentials.NewStaticV4(os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY"), ""),
-			Secure: secure, Region: q.Get("region"),
-		})
-		if err != nil {
-			return nil, fail("%s", oneLine(err))
-		}
-		store = s3Probe{client: client, bucket: u.Host}
-	default:
-		return nil, fail("unknown scheme %q (want s3 or file)", u.Scheme)
+		return nil, fmt.Errorf("MESSINA_BLOB_URL: %s", oneLine(err))
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := store.Ping(ctx); err != nil {
-		return nil, fail("not reachable: %s", oneLine(err))
+		return nil, fmt.Errorf("MESSINA_BLOB_URL: not reachable: %s", oneLine(err))
 	}
 	return store, nil
+}
+
+// openFiles opens the database and the blob store and returns the filestore
+// service on them; close the pool when done.
+func (c *config) openFiles(ctx context.Context, app string) (*filestore.Service, *pgxpool.Pool, error) {
+	pool, err := c.openDB(ctx, app)
+	if err != nil {
+		return nil, nil, err
+	}
+	store, err := c.openBlobStore(ctx)
+	if err != nil {
+		pool.Close()
+		return nil, nil, err
+	}
+	files, err := filestore.New(filestore.Config{Pool: pool, Store: store, MaxUploadBytes: c.MaxUploadBytes, Logger: c.logger()})
+	if err != nil {
+		pool.Close()
+		return nil, nil, err
+	}
+	return files, pool, nil
+}
+
+// runGC deletes blobs no revision references and orphan objects older
+// than the grace period.
+func runGC(ctx context.Context, args []string) error {
+	var grace time.Duration
+	c, _, err := parseFlags("gc", args, func(fs *flag.FlagSet) {
+		fs.DurationVar(&grace, "grace", 24*time.Hour, "keep unreferenced content younger than this")
+	})
+	if err != nil {
+		return err
+	}
+	if grace < 0 {
+		return usageError{"gc: --grace must not be negative"}
+	}
+	files, pool, err := c.openFiles(ctx, "messina-gc")
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	rep, err := files.GC(auth.WithPrincipal(ctx, auth.System("gc")), grace)
+	if err != nil {
+		return fmt.Errorf("gc: %w", err)
+	}
+	fmt.Printf("gc: %d blobs and %d orphan objects deleted, %d expired upload pins and %d partial writes removed\n",
+		rep.BlobsDeleted, rep.OrphansDeleted, rep.PinsExpired, rep.StaleRemoved)
+	return nil
+}
+
+// errScrubFound makes scrub exit non-zero when it finds damage.
+var errScrubFound = errors.New("scrub found missing or corrupt blobs")
+
+// runScrub re-hashes stored blobs (all, or a sample) and reports what is
+// missing or corrupt.
+func runScrub(ctx context.Context, args []string) error {
+	var sample int
+	c, _, err := parseFlags("scrub", args, func(fs *flag.FlagSet) {
+		fs.IntVar(&sample, "sample", 0, "check this many blobs, least recently verified first (0: all)")
+	})
+	if err != nil {
+		return err
+	}
+	files, pool, err := c.openFiles(ctx, "messina-scrub")
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	rep, err := files.Scrub(auth.WithPrincipal(ctx, auth.System("scrub")), sample)
+	if err != nil {
+		return fmt.Errorf("scrub: %w", err)
+	}
+	fmt.Printf("scrub: %d blobs (%d bytes) checked, %d missing, %d corrupt\n", rep.Checked, rep.Bytes, len(rep.Missing), len(rep.Corrupt))
+	for _, b := range rep.Missing {
+		fmt.Println("missing", b)
+	}
+	for _, b := range rep.Corrupt {
+		fmt.Println("corrupt", b)
+	}
+	if !rep.OK() {
+		return errScrubFound
+	}
+	return nil
 }

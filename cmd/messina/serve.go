@@ -34,15 +34,11 @@ func runServe(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	pool, err := c.openDB(ctx, "messina-serve")
+	files, pool, err := c.openFiles(ctx, "messina-serve")
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	blobs, err := c.openBlobStore(ctx)
-	if err != nil {
-		return err
-	}
 
 	if runJobs {
 		runner, err := jobs.New(jobs.Config{Logger: log, Pool: pool})
@@ -66,7 +62,8 @@ func runServe(ctx context.Context, args []string) error {
 		Pool:           pool,
 		BootstrapToken: c.BootstrapToken,
 		MaxUploadBytes: c.MaxUploadBytes,
-		Ready:          []api.Check{{Name: "blob_store", Fn: blobs.Ping}},
+		Files:          files,
+		Ready:          []api.Check{{Name: "blob_store", Fn: files.Store().Ping}},
 	})
 	httpSrv := &http.Server{
 		Handler:           srv,
