@@ -330,7 +330,9 @@ func attachmentMatrixFixtures(t *testing.T, b *testBundle, c *catalog) map[strin
 		"headRevisionContent": func() fixture { return fixture{path: base + "/revisions/1/content", siteScoped: true} },
 		"getLatestContent":    func() fixture { return fixture{path: base + "/content", siteScoped: true} },
 		"headLatestContent":   func() fixture { return fixture{path: base + "/content", siteScoped: true} },
-		"restoreRevision":     func() fixture { return fixture{path: base + "/restore", body: map[string]any{"revision": 1}, siteScoped: true} },
-		"diffRevisions":       func() fixture { return fixture{path: base + "/diff?from=1&to=2", siteScoped: true} },
+		"restoreRevision": func() fixture {
+			return fixture{path: base + "/restore", body: map[string]any{"revision": 1}, siteScoped: true}
+		},
+		"diffRevisions": func() fixture { return fixture{path: base + "/diff?from=1&to=2", siteScoped: true} },
 	}
 }
