@@ -15,6 +15,8 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
+	"github.com/messina-oms/messina/auth"
+	"github.com/messina-oms/messina/filestore"
 	"github.com/messina-oms/messina/queries"
 )
 
@@ -25,6 +27,12 @@ type Config struct {
 	Pool *pgxpool.Pool
 	// Workers is how many jobs run at once.
 	Workers int
+	// Files, when set, gets periodic GC and scrub.
+	Files *filestore.Service
+	// GCGrace keeps unreferenced content younger than this (default 24h).
+	GCGrace time.Duration
+	// ScrubSample is how many blobs each daily scrub re-hashes (default 200).
+	ScrubSample int
 }
 
 // Runner works the queue and schedules the periodic jobs.
@@ -40,23 +48,42 @@ func New(cfg Config) (*Runner, error) {
 	if cfg.Workers == 0 {
 		cfg.Workers = 4
 	}
+	if cfg.GCGrace == 0 {
+		cfg.GCGrace = 24 * time.Hour
+	}
+	if cfg.ScrubSample == 0 {
+		cfg.ScrubSample = 200
+	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &purgeIdempotencyWorker{pool: cfg.Pool})
+	periodic := []*river.PeriodicJob{
+		every(time.Hour, PurgeIdempotencyArgs{}),
+	}
+	if cfg.Files != nil {
+		river.AddWorker(workers, &gcWorker{files: cfg.Files, grace: cfg.GCGrace, log: cfg.Logger})
+		river.AddWorker(workers, &scrubWorker{files: cfg.Files, sample: cfg.ScrubSample, log: cfg.Logger})
+		periodic = append(periodic, every(time.Hour, GCArgs{}), every(24*time.Hour, ScrubArgs{}))
+	}
 	client, err := river.NewClient(riverpgxv5.New(cfg.Pool), &river.Config{
-		Logger:  cfg.Logger,
-		Schema:  "river",
-		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
-		Workers: workers,
-		PeriodicJobs: []*river.PeriodicJob{
-			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
-				func() (river.JobArgs, *river.InsertOpts) { return PurgeIdempotencyArgs{}, nil },
-				&river.PeriodicJobOpts{RunOnStart: true}),
-		},
+		Logger:       cfg.Logger,
+		Schema:       "river",
+		Queues:       map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
+		Workers:      workers,
+		PeriodicJobs: periodic,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
 	return &Runner{client: client}, nil
+}
+
+// every schedules args at a fixed interval, and once at start. River elects
+// one leader among the running instances to enqueue periodic jobs, so a
+// fleet runs each once per interval.
+func every(d time.Duration, args river.JobArgs) *river.PeriodicJob {
+	return river.NewPeriodicJob(river.PeriodicInterval(d),
+		func() (river.JobArgs, *river.InsertOpts) { return args, nil },
+		&river.PeriodicJobOpts{RunOnStart: true})
 }
 
 // Start begins working jobs until Stop.
@@ -87,5 +114,56 @@ func (w *purgeIdempotencyWorker) Work(ctx context.Context, _ *river.Job[PurgeIde
 	if _, err := queries.New(w.pool).IdempotencyPurge(ctx); err != nil {
 		return fmt.Errorf("purge idempotency keys: %w", err)
 	}
+	return nil
+}
+
+// GCArgs deletes unreferenced blobs and orphan objects.
+type GCArgs struct{}
+
+// Kind names the job in the queue.
+func (GCArgs) Kind() string { return "blob_gc" }
+
+type gcWorker struct {
+	river.WorkerDefaults[GCArgs]
+	files *filestore.Service
+	grace time.Duration
+	log   *slog.Logger
+}
+
+func (w *gcWorker) Work(ctx context.Context, _ *river.Job[GCArgs]) error {
+	rep, err := w.files.GC(auth.WithPrincipal(ctx, auth.System("gc")), w.grace)
+	if err != nil {
+		return fmt.Errorf("blob gc: %w", err)
+	}
+	w.log.InfoContext(ctx, "blob gc", "blobs_deleted", rep.BlobsDeleted, "orphans_deleted", rep.OrphansDeleted,
+		"pins_expired", rep.PinsExpired, "stale_removed", rep.StaleRemoved)
+	return nil
+}
+
+// ScrubArgs re-hashes a sample of stored blobs, least recently verified
+// first, and marks what is missing or corrupt.
+type ScrubArgs struct{}
+
+// Kind names the job in the queue.
+func (ScrubArgs) Kind() string { return "blob_scrub" }
+
+type scrubWorker struct {
+	river.WorkerDefaults[ScrubArgs]
+	files  *filestore.Service
+	sample int
+	log    *slog.Logger
+}
+
+func (w *scrubWorker) Work(ctx context.Context, _ *river.Job[ScrubArgs]) error {
+	rep, err := w.files.Scrub(auth.WithPrincipal(ctx, auth.System("scrub")), w.sample)
+	if err != nil {
+		return fmt.Errorf("blob scrub: %w", err)
+	}
+	if !rep.OK() {
+		// Scrub has marked the blobs; an operator must act, so say it loudly.
+		w.log.ErrorContext(ctx, "blob scrub found damage", "checked", rep.Checked, "missing", rep.Missing, "corrupt", rep.Corrupt)
+		return nil
+	}
+	w.log.InfoContext(ctx, "blob scrub", "checked", rep.Checked, "bytes", rep.Bytes)
 	return nil
 }

@@ -2,11 +2,15 @@ package jobs_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/messina-oms/messina/filestore"
 	"github.com/messina-oms/messina/internal/pgtest"
 	"github.com/messina-oms/messina/jobs"
 )
@@ -50,6 +54,49 @@ func TestPeriodicPurgeRemovesOnlyExpiredIdempotencyKeys(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("after 20s the keys are %v, want [live]", keys)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func TestPeriodicGCRemovesOrphanObjects(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	ctx := context.Background()
+	store, err := filestore.OpenStore(ctx, os.Getenv("MESSINA_BLOB_URL")+"&prefix="+db.Name+"/", filestore.StoreConfig{
+		AccessKey: os.Getenv("AWS_ACCESS_KEY_ID"), SecretKey: os.Getenv("AWS_SECRET_ACCESS_KEY")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := filestore.New(filestore.Config{Pool: db.App, Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An object no blob row owns: what a crashed upload leaves behind.
+	const key = "sha256/00/00/0000000000000000000000000000000000000000000000000000000000000000"
+	if _, err := store.Put(ctx, key, strings.NewReader("orphan"), 6, filestore.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := jobs.New(jobs.Config{Pool: db.App, Files: files, GCGrace: time.Nanosecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = r.Stop(stopCtx)
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := store.Stat(ctx, key)
+		if errors.Is(err, filestore.ErrNotFound) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the orphan object is still there after 30s (stat: %v)", err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -41,7 +41,7 @@ func runServe(ctx context.Context, args []string) error {
 	defer pool.Close()
 
 	if runJobs {
-		runner, err := jobs.New(jobs.Config{Logger: log, Pool: pool})
+		runner, err := jobs.New(jobs.Config{Logger: log, Pool: pool, Files: files})
 		if err != nil {
 			return err
 		}
