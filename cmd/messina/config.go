@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -25,6 +26,7 @@ type config struct {
 	MaxUploadBytes   int64
 	BootstrapToken   string
 	LogLevel         string
+	RateLimit        float64
 }
 
 func envOr(name, def string) string {
@@ -32,6 +34,20 @@ func envOr(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// envFloat reads a number from the environment; a malformed one becomes
+// NaN, which the validation after parsing refuses with the setting's name.
+func envFloat(name string, def float64) float64 {
+	v := envOr(name, "")
+	if v == "" {
+		return def
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		return math.NaN()
+	}
+	return f
 }
 
 // parseFlags registers the flags that mirror the environment, plus extra
@@ -47,6 +63,7 @@ func parseFlags(name string, args []string, extra func(fs *flag.FlagSet)) (*conf
 	fs.StringVar(&c.LogLevel, "log-level", envOr("MESSINA_LOG_LEVEL", "info"), "debug, info, warn or error (MESSINA_LOG_LEVEL)")
 	maxUpload := envOr("MESSINA_MAX_UPLOAD_BYTES", "1073741824")
 	fs.StringVar(&maxUpload, "max-upload-bytes", maxUpload, "largest accepted upload in bytes (MESSINA_MAX_UPLOAD_BYTES)")
+	fs.Float64Var(&c.RateLimit, "rate-limit", envFloat("MESSINA_RATE_LIMIT", 100), "requests per second per token, burst twice that (MESSINA_RATE_LIMIT)")
 	if extra != nil {
 		extra(fs)
 	}
@@ -58,6 +75,9 @@ func parseFlags(name string, args []string, extra func(fs *flag.FlagSet)) (*conf
 		return nil, nil, fmt.Errorf("MESSINA_MAX_UPLOAD_BYTES: %q is not a positive number of bytes", maxUpload)
 	}
 	c.MaxUploadBytes = n
+	if !(c.RateLimit > 0) {
+		return nil, nil, fmt.Errorf("MESSINA_RATE_LIMIT: must be a positive number of requests per second")
+	}
 	if c.OwnerDatabaseURL == "" {
 		c.OwnerDatabaseURL = c.DatabaseURL
 	}

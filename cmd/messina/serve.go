@@ -62,6 +62,8 @@ func runServe(ctx context.Context, args []string) error {
 		Pool:           pool,
 		BootstrapToken: c.BootstrapToken,
 		MaxUploadBytes: c.MaxUploadBytes,
+		RateLimit:      c.RateLimit,
+		RateBurst:      int(2 * c.RateLimit),
 		Files:          files,
 		Ready:          []api.Check{{Name: "blob_store", Fn: files.Store().Ping}},
 	})
