@@ -24,18 +24,7 @@ func TestPeriodicPurgeRemovesOnlyExpiredIdempotencyKeys(t *testing.T) {
 		(gen_random_uuid(), 'live', 'POST', '/v1/x', '\x00', now() + interval '1 hour')`); err != nil {
 		t.Fatal(err)
 	}
-	r, err := jobs.New(jobs.Config{Pool: db.App, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = r.Stop(stopCtx)
-	})
+	startRunner(t, jobs.Config{Pool: db.App})
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		var keys []string
@@ -77,18 +66,7 @@ func TestPeriodicGCRemovesOrphanObjects(t *testing.T) {
 	if _, err := store.Put(ctx, key, strings.NewReader("orphan"), 6, filestore.PutOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	r, err := jobs.New(jobs.Config{Pool: db.App, Files: files, GCGrace: time.Nanosecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = r.Stop(stopCtx)
-	})
+	startRunner(t, jobs.Config{Pool: db.App, Files: files, GCGrace: time.Nanosecond})
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		_, err := store.Stat(ctx, key)
@@ -100,4 +78,22 @@ func TestPeriodicGCRemovesOrphanObjects(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// startRunner works the queue until the test ends.
+func startRunner(t *testing.T, cfg jobs.Config) {
+	t.Helper()
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	r, err := jobs.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = r.Stop(stopCtx)
+	})
 }

@@ -91,14 +91,9 @@ func StartMinio(ctx context.Context, cfg MinioConfig) (*Minio, error) {
 		st = minioState{AccessKey: "messina" + randomSecret()[:8], SecretKey: randomSecret()}
 	}
 	killStale(filepath.Join(cfg.Dir, "minio.pid"))
-	port := cfg.Port
-	if port == 0 {
-		port = st.Port
-	}
-	if port == 0 || !portFree(port) {
-		if port, err = freePort(); err != nil {
-			return nil, err
-		}
+	port, err := pickPort(cfg.Port, st.Port)
+	if err != nil {
+		return nil, err
 	}
 	st.Port = port
 	if err := writeJSON(statePath, st); err != nil {

@@ -91,14 +91,9 @@ func StartPostgres(ctx context.Context, cfg PostgresConfig) (*Postgres, error) {
 		}
 	}
 	killStale(filepath.Join(cfg.Dir, "postgres.pid"))
-	port := cfg.Port
-	if port == 0 {
-		port = st.Port
-	}
-	if port == 0 || !portFree(port) {
-		if port, err = freePort(); err != nil {
-			return nil, err
-		}
+	port, err := pickPort(cfg.Port, st.Port)
+	if err != nil {
+		return nil, err
 	}
 	st.Port = port
 	if err := writeJSON(statePath, st); err != nil {

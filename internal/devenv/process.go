@@ -97,6 +97,19 @@ func killStale(pidFile string) {
 	_ = os.Remove(pidFile)
 }
 
+// pickPort takes the requested port, else the one used last time (so a
+// persistent environment keeps its URLs), else any free one.
+func pickPort(requested, last int) (int, error) {
+	port := requested
+	if port == 0 {
+		port = last
+	}
+	if port != 0 && portFree(port) {
+		return port, nil
+	}
+	return freePort()
+}
+
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
