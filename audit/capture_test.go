@@ -402,3 +402,26 @@ func TestDisableStopsLoggingAndKeepsHistory(t *testing.T) {
 	)
 	requireShapes(t, events(t, b, "public.d"), []shape{{Op: audit.OpInsert, Key: `{"id":1}`, New: `{"id":1}`}})
 }
+
+func TestAccessTablesAreAuditedByMigration(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	exec(t, b.db.Owner,
+		`INSERT INTO core.site (id, name, country, currency, timezone) VALUES ('LIS', 'Lisbon', 'PT', 'EUR', 'Europe/Lisbon')`,
+		`INSERT INTO core.api_token (name, hash, prefix, role, created_by) VALUES ('ci', decode(repeat('ab', 32), 'hex'), 'msn_abcdef', 'api', 'test')`,
+		`UPDATE core.api_token SET last_used_at = now()`,
+	)
+	if n := len(events(t, b, "core.site")); n != 1 {
+		t.Fatalf("core.site: %d events, want 1", n)
+	}
+	toks := events(t, b, "core.api_token")
+	if len(toks) != 1 {
+		t.Fatalf("core.api_token: %d events, want 1 (last_used_at is excluded)", len(toks))
+	}
+	if strings.Contains(string(toks[0].New), `"hash"`) {
+		t.Fatalf("token hash logged: %s", toks[0].New)
+	}
+	if _, err := audit.List(b.ctx, b.db.Owner, audit.Filter{Table: audit.Table{Schema: "core", Name: "app_user"}}); err != nil {
+		t.Fatalf("core.app_user not audited: %v", err)
+	}
+}

@@ -571,6 +571,16 @@ $$;
 -- +goose StatementEnd
 
 -- +goose StatementBegin
+-- Whether both event triggers exist and are enabled, for verify and health
+-- checks: without them DDL leaves the metadata stale.
+CREATE FUNCTION audit.event_triggers_installed() RETURNS boolean
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT count(*) = 2 FROM pg_event_trigger
+    WHERE evtname IN ('audit_ddl_end', 'audit_sql_drop') AND evtenabled <> 'D'
+$$;
+-- +goose StatementEnd
+
+-- +goose StatementBegin
 DO $$
 BEGIN
     IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
@@ -583,9 +593,10 @@ $$;
 -- +goose StatementEnd
 
 -- +goose StatementBegin
--- The canonical bytes of a log row that seals hash. Go's verify builds the
--- same bytes from the same text casts (queries/sql/audit.sql AuditLogCanonicalList):
--- each field is "<octet length>:<text>" or "~" for null, joined by "|".
+-- The canonical bytes of a log row that seals hash: each field as
+-- "<octet length>:<text>" or "~" for null, joined by "|". Text forms are
+-- fixed (time as epoch microseconds, jsonb's normalized text) so they do
+-- not depend on session settings.
 CREATE FUNCTION audit.canonical(l audit.log) RETURNS bytea
     LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT convert_to(array_to_string(ARRAY(
@@ -649,7 +660,8 @@ $$;
 -- +goose StatementEnd
 
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA audit FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION audit.seal(integer), audit.create_partitions(integer) TO messina_app;
+GRANT EXECUTE ON FUNCTION audit.seal(integer), audit.create_partitions(integer), audit.event_triggers_installed(),
+    audit.canonical(audit.log) TO messina_app;
 
 -- +goose Down
 -- +goose StatementBegin
