@@ -24,6 +24,8 @@ func TestCaptureLogsEachKindOfTable(t *testing.T) {
 		dml   []string
 		table string
 		want  []shape
+		// wantRow, when set, is what mode 'row' logs instead of want.
+		wantRow []shape
 	}{
 		{
 			name:  "composite primary key is a JSON object of its columns",
@@ -120,6 +122,15 @@ func TestCaptureLogsEachKindOfTable(t *testing.T) {
 				{Op: audit.OpUpdate, Key: `{"id":1,"d":"2021-01-01"}`, NewKey: `{"id":1,"d":"2031-01-01"}`, Old: `{"d":"2021-01-01"}`, New: `{"d":"2031-01-01"}`},
 				{Op: audit.OpUpdate, Key: `{"id":1,"d":"2031-01-01"}`, Old: `{"v":2}`, New: `{"v":3}`},
 			},
+			// Row triggers see a move between partitions as a delete and
+			// an insert (PostgreSQL runs it that way).
+			wantRow: []shape{
+				{Op: audit.OpInsert, KeyKind: "pk", Key: `{"id":1,"d":"2021-01-01"}`, New: `{"id":1,"d":"2021-01-01","v":1}`},
+				{Op: audit.OpUpdate, Key: `{"id":1,"d":"2021-01-01"}`, Old: `{"v":1}`, New: `{"v":2}`},
+				{Op: audit.OpDelete, Key: `{"id":1,"d":"2021-01-01"}`, Old: `{"id":1,"d":"2021-01-01","v":2}`},
+				{Op: audit.OpInsert, Key: `{"id":1,"d":"2031-01-01"}`, New: `{"id":1,"d":"2031-01-01","v":2}`},
+				{Op: audit.OpUpdate, Key: `{"id":1,"d":"2031-01-01"}`, Old: `{"v":2}`, New: `{"v":3}`},
+			},
 		},
 		{
 			name:  "generated columns are logged with the values PostgreSQL computed",
@@ -178,25 +189,31 @@ func TestCaptureLogsEachKindOfTable(t *testing.T) {
 			},
 		},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			b := setup(t)
-			exec(t, b.db.Owner, tc.setup...)
-			tbl, err := audit.ParseTable(tc.table)
-			if err != nil {
-				t.Fatal(err)
-			}
-			exec(t, b.db.Owner, "SELECT audit.enable("+quoteLiteral(pgx.Identifier{tbl.Schema, tbl.Name}.Sanitize())+")")
-			exec(t, b.db.Owner, tc.dml...)
-			got := events(t, b, tc.table)
-			requireShapes(t, got, tc.want)
-			for _, e := range got {
-				if e.Table != tbl {
-					t.Fatalf("event %d logged table %s, want %s", e.ID, e.Table, tbl)
+	for _, mode := range []string{"row", "statement"} {
+		for _, tc := range cases {
+			t.Run(mode+"/"+tc.name, func(t *testing.T) {
+				t.Parallel()
+				b := setup(t)
+				exec(t, b.db.Owner, tc.setup...)
+				tbl, err := audit.ParseTable(tc.table)
+				if err != nil {
+					t.Fatal(err)
 				}
-			}
-		})
+				exec(t, b.db.Owner, "SELECT audit.enable("+quoteLiteral(pgx.Identifier{tbl.Schema, tbl.Name}.Sanitize())+", '{}', '"+mode+"')")
+				exec(t, b.db.Owner, tc.dml...)
+				got := events(t, b, tc.table)
+				want := tc.want
+				if mode == "row" && tc.wantRow != nil {
+					want = tc.wantRow
+				}
+				requireShapes(t, got, want)
+				for _, e := range got {
+					if e.Table != tbl {
+						t.Fatalf("event %d logged table %s, want %s", e.ID, e.Table, tbl)
+					}
+				}
+			})
+		}
 	}
 }
 

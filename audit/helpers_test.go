@@ -64,9 +64,15 @@ func superURL(t *testing.T, dbName string) string {
 	if raw == "" {
 		t.Fatal("MESSINA_SUPER_DATABASE_URL is not set: run the tests under cmd/devenv")
 	}
+	return withDB(t, raw, dbName)
+}
+
+// withDB returns the database URL raw pointing at database dbName.
+func withDB(t *testing.T, raw, dbName string) string {
+	t.Helper()
 	u, err := url.Parse(raw)
 	if err != nil {
-		t.Fatalf("parse super url: %v", err)
+		t.Fatalf("parse database url: %v", err)
 	}
 	u.Path = "/" + dbName
 	return u.String()

@@ -75,6 +75,7 @@ type AuditAuditedTable struct {
 	TableName      string
 	Exclude        []string
 	Enabled        bool
+	Mode           string
 	CurrentVersion *int64
 }
 
