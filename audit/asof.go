@@ -218,7 +218,7 @@ func rowEvents(ctx context.Context, q *queries.Queries, tableID int32, key json.
 		var chunk []Event
 		after := int64(0)
 		for {
-			rows, err := q.AuditEventList(ctx, queries.AuditEventListParams{AfterID: after, TableID: &tableID, Key: k, MaxRows: MaxLimit})
+			rows, err := q.AuditEventListByKey(ctx, queries.AuditEventListByKeyParams{AfterID: after, TableID: tableID, Key: k, MaxRows: MaxLimit})
 			if err != nil {
 				return nil, dbError("row history", err)
 			}

@@ -41,14 +41,6 @@ func List(ctx context.Context, db queries.DBTX, f Filter) (Page, error) {
 		}
 		params.TableID = &id
 	}
-	if f.Key != nil {
-		if params.TableID == nil {
-			return Page{}, errorf(ErrInvalid, nil, "a key needs a table")
-		}
-		if params.Key, err = normalizeKey(f.Key); err != nil {
-			return Page{}, err
-		}
-	}
 	if !f.Since.IsZero() {
 		params.Since = &f.Since
 	}
@@ -58,8 +50,22 @@ func List(ctx context.Context, db queries.DBTX, f Filter) (Page, error) {
 	if params.Since != nil && params.Until != nil && params.Until.Before(*params.Since) {
 		return Page{}, errorf(ErrInvalid, nil, "until is before since")
 	}
-	rows, err := q.AuditEventList(ctx, params)
-	if err != nil {
+	var rows []queries.AuditLog
+	if f.Key != nil {
+		if params.TableID == nil {
+			return Page{}, errorf(ErrInvalid, nil, "a key needs a table")
+		}
+		key, err := normalizeKey(f.Key)
+		if err != nil {
+			return Page{}, err
+		}
+		rows, err = q.AuditEventListByKey(ctx, queries.AuditEventListByKeyParams{
+			AfterID: after, TableID: *params.TableID, Key: key, Since: params.Since, Until: params.Until, MaxRows: params.MaxRows,
+		})
+		if err != nil {
+			return Page{}, dbError("list events of a row", err)
+		}
+	} else if rows, err = q.AuditEventList(ctx, params); err != nil {
 		return Page{}, dbError("list events", err)
 	}
 	return page(rows, int(params.MaxRows)-1), nil

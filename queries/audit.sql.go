@@ -15,8 +15,71 @@ SELECT l.id, l.at, l.txid, l.table_version, l.table_schema, l.table_name, l.op, 
 WHERE l.id > $1
   AND ($2::integer IS NULL
        OR l.table_version IN (SELECT v.id FROM audit.table_version v WHERE v.table_id = $2::integer))
-  AND ($3::jsonb IS NULL
-       OR (jsonb_hash_extended(l.key, 0) = jsonb_hash_extended($3::jsonb, 0) AND l.key = $3::jsonb)
+  AND ($3::timestamptz IS NULL OR l.at >= $3::timestamptz)
+  AND ($4::timestamptz IS NULL OR l.at <= $4::timestamptz)
+ORDER BY l.id
+LIMIT $5
+`
+
+type AuditEventListParams struct {
+	AfterID int64
+	TableID *int32
+	Since   *time.Time
+	Until   *time.Time
+	MaxRows int32
+}
+
+// Events in id order after a cursor, optionally of one table and within
+// times.
+func (q *Queries) AuditEventList(ctx context.Context, arg AuditEventListParams) ([]AuditLog, error) {
+	rows, err := q.db.Query(ctx, auditEventList,
+		arg.AfterID,
+		arg.TableID,
+		arg.Since,
+		arg.Until,
+		arg.MaxRows,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []AuditLog
+	for rows.Next() {
+		var i AuditLog
+		if err := rows.Scan(
+			&i.ID,
+			&i.At,
+			&i.Txid,
+			&i.TableVersion,
+			&i.TableSchema,
+			&i.TableName,
+			&i.Op,
+			&i.KeyKind,
+			&i.Key,
+			&i.NewKey,
+			&i.Old,
+			&i.New,
+			&i.DbUser,
+			&i.Actor,
+			&i.RequestID,
+			&i.ApplicationName,
+			&i.ClientAddr,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const auditEventListByKey = `-- name: AuditEventListByKey :many
+SELECT l.id, l.at, l.txid, l.table_version, l.table_schema, l.table_name, l.op, l.key_kind, l.key, l.new_key, l.old, l.new, l.db_user, l.actor, l.request_id, l.application_name, l.client_addr FROM audit.log l
+WHERE l.id > $1
+  AND l.table_version IN (SELECT v.id FROM audit.table_version v WHERE v.table_id = $2::integer)
+  AND ((jsonb_hash_extended(l.key, 0) = jsonb_hash_extended($3::jsonb, 0) AND l.key = $3::jsonb)
        OR (l.new_key IS NOT NULL AND jsonb_hash_extended(l.new_key, 0) = jsonb_hash_extended($3::jsonb, 0)
            AND l.new_key = $3::jsonb)
        OR l.op = 'T')
@@ -26,19 +89,20 @@ ORDER BY l.id
 LIMIT $6
 `
 
-type AuditEventListParams struct {
+type AuditEventListByKeyParams struct {
 	AfterID int64
-	TableID *int32
+	TableID int32
 	Key     []byte
 	Since   *time.Time
 	Until   *time.Time
 	MaxRows int32
 }
 
-// Events in id order after a cursor, optionally of one table, of one key
-// (old or new key; with the table's TRUNCATE events) and within times.
-func (q *Queries) AuditEventList(ctx context.Context, arg AuditEventListParams) ([]AuditLog, error) {
-	rows, err := q.db.Query(ctx, auditEventList,
+// The events of one row (old or new key, plus its table's TRUNCATE events)
+// in id order after a cursor, optionally within times. Each arm of the OR
+// has an index (log_key, log_new_key, log_truncate).
+func (q *Queries) AuditEventListByKey(ctx context.Context, arg AuditEventListByKeyParams) ([]AuditLog, error) {
+	rows, err := q.db.Query(ctx, auditEventListByKey,
 		arg.AfterID,
 		arg.TableID,
 		arg.Key,

@@ -20,16 +20,27 @@ WHERE table_id = @table_id
 ORDER BY id;
 
 -- name: AuditEventList :many
--- Events in id order after a cursor, optionally of one table, of one key
--- (old or new key; with the table's TRUNCATE events) and within times.
+-- Events in id order after a cursor, optionally of one table and within
+-- times.
 SELECT l.* FROM audit.log l
 WHERE l.id > @after_id
   AND (sqlc.narg('table_id')::integer IS NULL
        OR l.table_version IN (SELECT v.id FROM audit.table_version v WHERE v.table_id = sqlc.narg('table_id')::integer))
-  AND (sqlc.narg('key')::jsonb IS NULL
-       OR (jsonb_hash_extended(l.key, 0) = jsonb_hash_extended(sqlc.narg('key')::jsonb, 0) AND l.key = sqlc.narg('key')::jsonb)
-       OR (l.new_key IS NOT NULL AND jsonb_hash_extended(l.new_key, 0) = jsonb_hash_extended(sqlc.narg('key')::jsonb, 0)
-           AND l.new_key = sqlc.narg('key')::jsonb)
+  AND (sqlc.narg('since')::timestamptz IS NULL OR l.at >= sqlc.narg('since')::timestamptz)
+  AND (sqlc.narg('until')::timestamptz IS NULL OR l.at <= sqlc.narg('until')::timestamptz)
+ORDER BY l.id
+LIMIT @max_rows;
+
+-- name: AuditEventListByKey :many
+-- The events of one row (old or new key, plus its table's TRUNCATE events)
+-- in id order after a cursor, optionally within times. Each arm of the OR
+-- has an index (log_key, log_new_key, log_truncate).
+SELECT l.* FROM audit.log l
+WHERE l.id > @after_id
+  AND l.table_version IN (SELECT v.id FROM audit.table_version v WHERE v.table_id = @table_id::integer)
+  AND ((jsonb_hash_extended(l.key, 0) = jsonb_hash_extended(@key::jsonb, 0) AND l.key = @key::jsonb)
+       OR (l.new_key IS NOT NULL AND jsonb_hash_extended(l.new_key, 0) = jsonb_hash_extended(@key::jsonb, 0)
+           AND l.new_key = @key::jsonb)
        OR l.op = 'T')
   AND (sqlc.narg('since')::timestamptz IS NULL OR l.at >= sqlc.narg('since')::timestamptz)
   AND (sqlc.narg('until')::timestamptz IS NULL OR l.at <= sqlc.narg('until')::timestamptz)
