@@ -36,9 +36,9 @@ func setup(t *testing.T) *testBundle {
 		t.Fatalf("install event triggers: %v", err)
 	}
 	// pgtest drops the database WITH (FORCE) as the owner, which may not
-	// terminate a messina_app backend still exiting after the pool closed;
-	// so close the pool first and wait for its backends to go (cleanups
-	// run last-registered first).
+	// terminate a messina_app or superuser backend still exiting after
+	// its client closed; so close the app pool first and wait for those
+	// backends to go (cleanups run last-registered first).
 	t.Cleanup(func() {
 		db.App.Close()
 		c, err := pgx.Connect(ctx, superURL(t, "postgres"))
@@ -49,7 +49,7 @@ func setup(t *testing.T) *testBundle {
 		defer c.Close(ctx)
 		for i := 0; i < 200; i++ {
 			var n int
-			if err := c.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND usename = 'messina_app'", db.Name).Scan(&n); err != nil || n == 0 {
+			if err := c.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND usename <> 'messina_owner'", db.Name).Scan(&n); err != nil || n == 0 {
 				return
 			}
 			time.Sleep(10 * time.Millisecond)

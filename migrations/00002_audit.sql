@@ -70,6 +70,8 @@ CREATE TABLE audit.log (
     at               timestamptz NOT NULL DEFAULT clock_timestamp(),
     txid             xid8 NOT NULL DEFAULT pg_current_xact_id(),
     table_version    bigint NOT NULL,
+    -- audit.audited_table id: stable across renames, for per-table listing.
+    table_id         integer NOT NULL,
     table_schema     text NOT NULL,
     table_name       text NOT NULL,
     op               text NOT NULL CHECK (op IN ('I', 'U', 'D', 'T')),
@@ -97,7 +99,9 @@ CREATE INDEX log_key ON audit.log (jsonb_hash_extended(key, 0));
 CREATE INDEX log_new_key ON audit.log (jsonb_hash_extended(new_key, 0)) WHERE new_key IS NOT NULL;
 -- A row's history includes its table's TRUNCATE events; this tiny index
 -- lets that arm of the query use an index too.
-CREATE INDEX log_truncate ON audit.log (table_version) WHERE op = 'T';
+CREATE INDEX log_truncate ON audit.log (table_id) WHERE op = 'T';
+-- Listing one table's events in id order (keyset pagination, CSV export).
+CREATE INDEX log_table ON audit.log (table_id, id);
 -- ids and times grow with the physical order, so BRIN is enough and tiny.
 CREATE INDEX log_id ON audit.log USING brin (id);
 CREATE INDEX log_at ON audit.log USING brin (at);
@@ -198,8 +202,8 @@ $$;
 -- +goose StatementBegin
 -- The one generic trigger function. Arguments (set by audit.attach):
 -- 0 table_version id, 1 key kind, 2 excluded columns (text[] literal),
--- 3 key columns (text[] literal), 4 and 5 (partitions only) the schema and
--- name of the audited partitioned table.
+-- 3 key columns (text[] literal), 4 audited_table id, 5 and 6 (partitions
+-- only) the schema and name of the audited partitioned table.
 CREATE FUNCTION audit.capture() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     -- jit: the bulk plan's cost estimate triggers a JIT compile that costs
@@ -211,8 +215,9 @@ DECLARE
     v_kind   text := TG_ARGV[1];
     v_excl   text[] := TG_ARGV[2];
     v_keys   text[] := TG_ARGV[3];
-    v_schema text := coalesce(TG_ARGV[4], TG_TABLE_SCHEMA);
-    v_name   text := coalesce(TG_ARGV[5], TG_TABLE_NAME);
+    v_tid    integer := TG_ARGV[4];
+    v_schema text := coalesce(TG_ARGV[5], TG_TABLE_SCHEMA);
+    v_name   text := coalesce(TG_ARGV[6], TG_TABLE_NAME);
     v_at     timestamptz := clock_timestamp();
     v_txid   xid8 := pg_current_xact_id();
     v_user   text := session_user;
@@ -226,9 +231,9 @@ BEGIN
     IF TG_OP = 'UPDATE' THEN
         -- Old and new transition rows come in the same order; row_number()
         -- pairs them (a key may change, so the key cannot).
-        INSERT INTO audit.log (id, at, txid, table_version, table_schema, table_name, op, key_kind,
+        INSERT INTO audit.log (id, at, txid, table_version, table_id, table_schema, table_name, op, key_kind,
                                key, new_key, old, new, db_user, actor, request_id, application_name, client_addr)
-        SELECT nextval('audit.log_id_seq'), v_at, v_txid, v_ver, v_schema, v_name, 'U', v_kind,
+        SELECT nextval('audit.log_id_seq'), v_at, v_txid, v_ver, v_tid, v_schema, v_name, 'U', v_kind,
                CASE WHEN v_kind = 'row' THEN q.oj - v_excl
                     WHEN q.oh ?& v_keys THEN q.oj - akeys(delete(q.oh, v_keys))
                     ELSE audit.stale_key(format('%I.%I', TG_TABLE_SCHEMA, TG_TABLE_NAME)) END,
@@ -247,27 +252,27 @@ BEGIN
               WHERE cardinality(x.ch) > 0
               OFFSET 0) q;
     ELSIF TG_OP = 'INSERT' THEN
-        INSERT INTO audit.log (id, at, txid, table_version, table_schema, table_name, op, key_kind,
+        INSERT INTO audit.log (id, at, txid, table_version, table_id, table_schema, table_name, op, key_kind,
                                key, new, db_user, actor, request_id, application_name, client_addr)
-        SELECT nextval('audit.log_id_seq'), v_at, v_txid, v_ver, v_schema, v_name, 'I', v_kind,
+        SELECT nextval('audit.log_id_seq'), v_at, v_txid, v_ver, v_tid, v_schema, v_name, 'I', v_kind,
                CASE WHEN v_kind = 'row' THEN n.j
                     WHEN n.h ?& v_keys THEN n.j - akeys(delete(n.h, v_keys))
                     ELSE audit.stale_key(format('%I.%I', TG_TABLE_SCHEMA, TG_TABLE_NAME)) END,
                n.j, v_user, v_actor, v_req, v_app, v_addr
         FROM (SELECT hstore(t) AS h, to_jsonb(t) - v_excl AS j FROM new_rows t OFFSET 0) n;
     ELSIF TG_OP = 'DELETE' THEN
-        INSERT INTO audit.log (id, at, txid, table_version, table_schema, table_name, op, key_kind,
+        INSERT INTO audit.log (id, at, txid, table_version, table_id, table_schema, table_name, op, key_kind,
                                key, old, db_user, actor, request_id, application_name, client_addr)
-        SELECT nextval('audit.log_id_seq'), v_at, v_txid, v_ver, v_schema, v_name, 'D', v_kind,
+        SELECT nextval('audit.log_id_seq'), v_at, v_txid, v_ver, v_tid, v_schema, v_name, 'D', v_kind,
                CASE WHEN v_kind = 'row' THEN o.j
                     WHEN o.h ?& v_keys THEN o.j - akeys(delete(o.h, v_keys))
                     ELSE audit.stale_key(format('%I.%I', TG_TABLE_SCHEMA, TG_TABLE_NAME)) END,
                o.j, v_user, v_actor, v_req, v_app, v_addr
         FROM (SELECT hstore(t) AS h, to_jsonb(t) - v_excl AS j FROM old_rows t OFFSET 0) o;
     ELSE -- TRUNCATE
-        INSERT INTO audit.log (at, txid, table_version, table_schema, table_name, op, key_kind,
+        INSERT INTO audit.log (at, txid, table_version, table_id, table_schema, table_name, op, key_kind,
                                db_user, actor, request_id, application_name, client_addr)
-        VALUES (v_at, v_txid, v_ver, v_schema, v_name, 'T', v_kind,
+        VALUES (v_at, v_txid, v_ver, v_tid, v_schema, v_name, 'T', v_kind,
                 v_user, v_actor, v_req, v_app, v_addr);
     END IF;
     RETURN NULL;
@@ -323,10 +328,10 @@ BEGIN
                 END LOOP;
             END IF;
         END IF;
-        INSERT INTO audit.log (id, at, txid, table_version, table_schema, table_name, op, key_kind,
+        INSERT INTO audit.log (id, at, txid, table_version, table_id, table_schema, table_name, op, key_kind,
                                key, new_key, old, new, db_user, actor, request_id, application_name, client_addr)
-        VALUES (nextval('audit.log_id_seq'), clock_timestamp(), pg_current_xact_id(), TG_ARGV[0]::bigint,
-                coalesce(TG_ARGV[4], TG_TABLE_SCHEMA), coalesce(TG_ARGV[5], TG_TABLE_NAME), 'U', v_kind,
+        VALUES (nextval('audit.log_id_seq'), clock_timestamp(), pg_current_xact_id(), TG_ARGV[0]::bigint, TG_ARGV[4]::integer,
+                coalesce(TG_ARGV[5], TG_TABLE_SCHEMA), coalesce(TG_ARGV[6], TG_TABLE_NAME), 'U', v_kind,
                 k, nk, oj - same, nj - same, session_user,
                 nullif(current_setting('messina.actor', true), ''), nullif(current_setting('messina.request_id', true), ''),
                 nullif(current_setting('application_name'), ''), inet_client_addr());
@@ -348,10 +353,10 @@ BEGIN
             k := k || jsonb_build_object(c, nj -> c);
         END LOOP;
     END IF;
-    INSERT INTO audit.log (id, at, txid, table_version, table_schema, table_name, op, key_kind,
+    INSERT INTO audit.log (id, at, txid, table_version, table_id, table_schema, table_name, op, key_kind,
                            key, old, new, db_user, actor, request_id, application_name, client_addr)
-    VALUES (nextval('audit.log_id_seq'), clock_timestamp(), pg_current_xact_id(), TG_ARGV[0]::bigint,
-            coalesce(TG_ARGV[4], TG_TABLE_SCHEMA), coalesce(TG_ARGV[5], TG_TABLE_NAME), left(TG_OP, 1), v_kind,
+    VALUES (nextval('audit.log_id_seq'), clock_timestamp(), pg_current_xact_id(), TG_ARGV[0]::bigint, TG_ARGV[4]::integer,
+            coalesce(TG_ARGV[5], TG_TABLE_SCHEMA), coalesce(TG_ARGV[6], TG_TABLE_NAME), left(TG_OP, 1), v_kind,
             k, CASE WHEN TG_OP = 'DELETE' THEN nj END, CASE WHEN TG_OP = 'INSERT' THEN nj END, session_user,
             nullif(current_setting('messina.actor', true), ''), nullif(current_setting('messina.request_id', true), ''),
             nullif(current_setting('application_name'), ''), inet_client_addr());
@@ -420,7 +425,7 @@ BEGIN
     SELECT * INTO STRICT v FROM audit.table_version WHERE id = ver;
     SELECT t.mode INTO STRICT mode FROM audit.audited_table t WHERE t.id = v.table_id;
     PERFORM audit.detach(tbl);
-    args := format('%L, %L, %L, %L', ver, v.key_kind, v.exclude, v.key_columns);
+    args := format('%L, %L, %L, %L, %L', ver, v.key_kind, v.exclude, v.key_columns, v.table_id);
     named := args || format(', %L, %L', v.table_schema, v.table_name);
     IF (SELECT relkind FROM pg_class WHERE oid = tbl) = 'p' AND mode = 'row' THEN
         args := named;
@@ -728,7 +733,7 @@ CREATE FUNCTION audit.canonical(l audit.log) RETURNS bytea
             l.id::text, (extract(epoch FROM l.at) * 1000000)::bigint::text, l.txid::text,
             l.table_version::text, l.table_schema, l.table_name, l.op, l.key_kind,
             l.key::text, l.new_key::text, l.old::text, l.new::text, l.db_user, l.actor,
-            l.request_id, l.application_name, l.client_addr::text]) WITH ORDINALITY u(f, i)
+            l.request_id, l.application_name, l.client_addr::text, l.table_id::text]) WITH ORDINALITY u(f, i)
         ORDER BY i), '|'), 'UTF8')
 $$;
 -- +goose StatementEnd

@@ -11,10 +11,9 @@ import (
 )
 
 const auditEventList = `-- name: AuditEventList :many
-SELECT l.id, l.at, l.txid, l.table_version, l.table_schema, l.table_name, l.op, l.key_kind, l.key, l.new_key, l.old, l.new, l.db_user, l.actor, l.request_id, l.application_name, l.client_addr FROM audit.log l
+SELECT l.id, l.at, l.txid, l.table_version, l.table_id, l.table_schema, l.table_name, l.op, l.key_kind, l.key, l.new_key, l.old, l.new, l.db_user, l.actor, l.request_id, l.application_name, l.client_addr FROM audit.log l
 WHERE l.id > $1
-  AND ($2::integer IS NULL
-       OR l.table_version IN (SELECT v.id FROM audit.table_version v WHERE v.table_id = $2::integer))
+  AND ($2::integer IS NULL OR l.table_id = $2::integer)
   AND ($3::timestamptz IS NULL OR l.at >= $3::timestamptz)
   AND ($4::timestamptz IS NULL OR l.at <= $4::timestamptz)
 ORDER BY l.id
@@ -51,6 +50,7 @@ func (q *Queries) AuditEventList(ctx context.Context, arg AuditEventListParams) 
 			&i.At,
 			&i.Txid,
 			&i.TableVersion,
+			&i.TableID,
 			&i.TableSchema,
 			&i.TableName,
 			&i.Op,
@@ -76,9 +76,9 @@ func (q *Queries) AuditEventList(ctx context.Context, arg AuditEventListParams) 
 }
 
 const auditEventListByKey = `-- name: AuditEventListByKey :many
-SELECT l.id, l.at, l.txid, l.table_version, l.table_schema, l.table_name, l.op, l.key_kind, l.key, l.new_key, l.old, l.new, l.db_user, l.actor, l.request_id, l.application_name, l.client_addr FROM audit.log l
+SELECT l.id, l.at, l.txid, l.table_version, l.table_id, l.table_schema, l.table_name, l.op, l.key_kind, l.key, l.new_key, l.old, l.new, l.db_user, l.actor, l.request_id, l.application_name, l.client_addr FROM audit.log l
 WHERE l.id > $1
-  AND l.table_version IN (SELECT v.id FROM audit.table_version v WHERE v.table_id = $2::integer)
+  AND l.table_id = $2::integer
   AND ((jsonb_hash_extended(l.key, 0) = jsonb_hash_extended($3::jsonb, 0) AND l.key = $3::jsonb)
        OR (l.new_key IS NOT NULL AND jsonb_hash_extended(l.new_key, 0) = jsonb_hash_extended($3::jsonb, 0)
            AND l.new_key = $3::jsonb)
@@ -122,6 +122,7 @@ func (q *Queries) AuditEventListByKey(ctx context.Context, arg AuditEventListByK
 			&i.At,
 			&i.Txid,
 			&i.TableVersion,
+			&i.TableID,
 			&i.TableSchema,
 			&i.TableName,
 			&i.Op,
@@ -349,11 +350,10 @@ func (q *Queries) AuditTableVersionList(ctx context.Context, tableID int32) ([]A
 }
 
 const auditTimelineList = `-- name: AuditTimelineList :many
-SELECT DISTINCT ON (l.id) l.id, l.at, l.txid, l.table_version, l.table_schema, l.table_name, l.op, l.key_kind, l.key, l.new_key, l.old, l.new, l.db_user, l.actor, l.request_id, l.application_name, l.client_addr
+SELECT DISTINCT ON (l.id) l.id, l.at, l.txid, l.table_version, l.table_id, l.table_schema, l.table_name, l.op, l.key_kind, l.key, l.new_key, l.old, l.new, l.db_user, l.actor, l.request_id, l.application_name, l.client_addr
 FROM (SELECT (e.value->>'table_id')::integer AS table_id, e.value->'key' AS key
       FROM jsonb_array_elements($1::jsonb) e) r
-JOIN audit.table_version v ON v.table_id = r.table_id
-JOIN audit.log l ON l.table_version = v.id
+JOIN audit.log l ON l.table_id = r.table_id
 WHERE l.id > $2
   AND ((jsonb_hash_extended(l.key, 0) = jsonb_hash_extended(r.key, 0) AND l.key = r.key)
        OR (l.new_key IS NOT NULL AND jsonb_hash_extended(l.new_key, 0) = jsonb_hash_extended(r.key, 0) AND l.new_key = r.key)
@@ -385,6 +385,7 @@ func (q *Queries) AuditTimelineList(ctx context.Context, arg AuditTimelineListPa
 			&i.At,
 			&i.Txid,
 			&i.TableVersion,
+			&i.TableID,
 			&i.TableSchema,
 			&i.TableName,
 			&i.Op,

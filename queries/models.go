@@ -84,6 +84,7 @@ type AuditLog struct {
 	At              time.Time
 	Txid            pgtype.Uint64
 	TableVersion    int64
+	TableID         int32
 	TableSchema     string
 	TableName       string
 	Op              string

@@ -24,8 +24,7 @@ ORDER BY id;
 -- times.
 SELECT l.* FROM audit.log l
 WHERE l.id > @after_id
-  AND (sqlc.narg('table_id')::integer IS NULL
-       OR l.table_version IN (SELECT v.id FROM audit.table_version v WHERE v.table_id = sqlc.narg('table_id')::integer))
+  AND (sqlc.narg('table_id')::integer IS NULL OR l.table_id = sqlc.narg('table_id')::integer)
   AND (sqlc.narg('since')::timestamptz IS NULL OR l.at >= sqlc.narg('since')::timestamptz)
   AND (sqlc.narg('until')::timestamptz IS NULL OR l.at <= sqlc.narg('until')::timestamptz)
 ORDER BY l.id
@@ -37,7 +36,7 @@ LIMIT @max_rows;
 -- has an index (log_key, log_new_key, log_truncate).
 SELECT l.* FROM audit.log l
 WHERE l.id > @after_id
-  AND l.table_version IN (SELECT v.id FROM audit.table_version v WHERE v.table_id = @table_id::integer)
+  AND l.table_id = @table_id::integer
   AND ((jsonb_hash_extended(l.key, 0) = jsonb_hash_extended(@key::jsonb, 0) AND l.key = @key::jsonb)
        OR (l.new_key IS NOT NULL AND jsonb_hash_extended(l.new_key, 0) = jsonb_hash_extended(@key::jsonb, 0)
            AND l.new_key = @key::jsonb)
@@ -54,8 +53,7 @@ LIMIT @max_rows;
 SELECT DISTINCT ON (l.id) l.*
 FROM (SELECT (e.value->>'table_id')::integer AS table_id, e.value->'key' AS key
       FROM jsonb_array_elements(@refs::jsonb) e) r
-JOIN audit.table_version v ON v.table_id = r.table_id
-JOIN audit.log l ON l.table_version = v.id
+JOIN audit.log l ON l.table_id = r.table_id
 WHERE l.id > @after_id
   AND ((jsonb_hash_extended(l.key, 0) = jsonb_hash_extended(r.key, 0) AND l.key = r.key)
        OR (l.new_key IS NOT NULL AND jsonb_hash_extended(l.new_key, 0) = jsonb_hash_extended(r.key, 0) AND l.new_key = r.key)
