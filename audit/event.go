@@ -33,6 +33,27 @@ type Table struct {
 // String returns "schema.name" (unquoted).
 func (t Table) String() string { return t.Schema + "." + t.Name }
 
+// MarshalText encodes t as "schema.name", quoting a part that holds a dot
+// or a double quote so ParseTable reads it back.
+func (t Table) MarshalText() ([]byte, error) { return []byte(quotePart(t.Schema) + "." + quotePart(t.Name)), nil }
+
+// UnmarshalText parses "schema.name" as ParseTable does.
+func (t *Table) UnmarshalText(b []byte) error {
+	x, err := ParseTable(string(b))
+	if err != nil {
+		return err
+	}
+	*t = x
+	return nil
+}
+
+func quotePart(s string) string {
+	if strings.ContainsAny(s, `."`) {
+		return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+	}
+	return s
+}
+
 // ParseTable parses "schema.name" (each part may be double-quoted, as in
 // SQL, to hold dots or capitals verbatim). A missing schema is an error,
 // not "public", because audited tables live in named schemas.
@@ -69,34 +90,36 @@ func splitIdent(s string) ([]string, error) {
 	return append(parts, cur.String()), nil
 }
 
-// Event is one row of audit.log.
+// Event is one row of audit.log. Its JSON form is the audit event of
+// design.md section 6 (snake_case, "table" as "schema.name") plus a few
+// more fields.
 type Event struct {
-	ID int64
+	ID int64 `json:"id"`
 	// At is the clock time of the statement that made the change.
-	At   time.Time
-	TxID uint64
+	At   time.Time `json:"at"`
+	TxID uint64    `json:"txid"`
 	// Table is the table's name when the event was written.
-	Table Table
-	Op    Op
+	Table Table `json:"table"`
+	Op    Op    `json:"op"`
 	// KeyKind says what Key holds: "pk", "replica", "unique" or "row".
-	KeyKind string
+	KeyKind string `json:"key_kind"`
 	// Key identifies the row: its old key for U and D, new key for I,
 	// null for T.
-	Key json.RawMessage
+	Key json.RawMessage `json:"key"`
 	// NewKey is set when an UPDATE changed the key.
-	NewKey json.RawMessage
+	NewKey json.RawMessage `json:"new_key,omitempty"`
 	// Old and New hold the changed columns of an UPDATE, the whole row of
 	// a DELETE (Old) or INSERT (New).
-	Old             json.RawMessage
-	New             json.RawMessage
-	DBUser          string
-	Actor           string
-	RequestID       string
-	ApplicationName string
-	ClientAddr      string
+	Old             json.RawMessage `json:"old"`
+	New             json.RawMessage `json:"new"`
+	DBUser          string          `json:"db_user"`
+	Actor           string          `json:"actor"`
+	RequestID       string          `json:"request_id"`
+	ApplicationName string          `json:"application_name,omitempty"`
+	ClientAddr      string          `json:"client_addr,omitempty"`
 	// TableVersion is the audit.table_version id describing the columns
 	// and key at the time.
-	TableVersion int64
+	TableVersion int64 `json:"table_version"`
 }
 
 func eventFromRow(r queries.AuditLog) Event {

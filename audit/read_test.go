@@ -402,3 +402,29 @@ func TestVerifyFindsTheFirstTamperedRow(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func TestEventJSONHasTheAPIShape(t *testing.T) {
+	t.Parallel()
+	e := audit.Event{ID: 7, TxID: 9, Table: audit.Table{Schema: "Sales.Dept", Name: "order"}, Op: audit.OpUpdate,
+		Key: json.RawMessage(`{"id":1}`), Old: json.RawMessage(`{"a":1}`), New: json.RawMessage(`{"a":2}`), Actor: "user:x"}
+	b, err := json.Marshal(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"id", "at", "txid", "table", "op", "key", "old", "new", "actor", "request_id"} {
+		if _, ok := m[f]; !ok {
+			t.Fatalf("event JSON %s lacks %q", b, f)
+		}
+	}
+	if m["table"] != `"Sales.Dept".order` || m["op"] != "U" {
+		t.Fatalf("event JSON %s", b)
+	}
+	var back audit.Event
+	if err := json.Unmarshal(b, &back); err != nil || back.Table != e.Table {
+		t.Fatalf("round trip: %+v, %v", back.Table, err)
+	}
+}
