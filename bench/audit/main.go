@@ -23,6 +23,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -38,6 +39,7 @@ type config struct {
 	rounds   int
 	clients  int
 	scale    int
+	sections map[string]bool
 }
 
 func main() {
@@ -46,7 +48,12 @@ func main() {
 	flag.IntVar(&cfg.rounds, "rounds", 3, "alternated runs per side")
 	flag.IntVar(&cfg.clients, "clients", 4, "pgbench clients")
 	flag.IntVar(&cfg.scale, "scale", 1, "pgbench scale (100k accounts each)")
+	sections := flag.String("sections", "update,insert,floor,bytes,bulk", "what to measure")
 	flag.Parse()
+	cfg.sections = map[string]bool{}
+	for _, s := range strings.Split(*sections, ",") {
+		cfg.sections[strings.TrimSpace(s)] = true
+	}
 	if err := run(context.Background(), cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/audit:", err)
 		os.Exit(1)
@@ -133,6 +140,9 @@ INSERT INTO bench_insert (aid, delta) VALUES (:aid, :delta);
 		{"update", "public.pgbench_accounts", update},
 		{"insert", "public.bench_insert", insert},
 	} {
+		if !cfg.sections[w.name] {
+			continue
+		}
 		base, ours, err := alternate(ctx, db, cfg, w.table, w.script)
 		if err != nil {
 			return fmt.Errorf("%s: %w", w.name, err)
@@ -142,10 +152,20 @@ INSERT INTO bench_insert (aid, delta) VALUES (:aid, :delta);
 			w.name, median(ours)/median(base), median(ratios(ours, base)))
 	}
 
-	if err := logBytes(ctx, db, cfg, update); err != nil {
-		return err
+	if cfg.sections["floor"] {
+		if err := floor(ctx, db, cfg, update); err != nil {
+			return err
+		}
 	}
-	return bulk(ctx, db, cfg)
+	if cfg.sections["bytes"] {
+		if err := logBytes(ctx, db, cfg, update); err != nil {
+			return err
+		}
+	}
+	if cfg.sections["bulk"] {
+		return bulk(ctx, db, cfg)
+	}
+	return nil
 }
 
 // alternate runs the script with auditing off and on, in turns, and
@@ -232,6 +252,54 @@ func pgbench(ctx context.Context, cfg config, script string) (float64, error) {
 		return 0, fmt.Errorf("no tps in pgbench output:\n%s", out)
 	}
 	return strconv.ParseFloat(string(m[1]), 64)
+}
+
+// floor measures, as a reference, the cheapest possible PL/pgSQL audit
+// trigger on the same single-row UPDATE: a row trigger that inserts one
+// constant row into an unindexed, unpartitioned table. No trigger written
+// in PL/pgSQL that logs each row can beat this ratio on this machine.
+func floor(ctx context.Context, db *pgx.Conn, cfg config, script string) error {
+	for _, sql := range []string{
+		`CREATE TABLE public.bench_floor (x integer)`,
+		`CREATE FUNCTION public.bench_floor() RETURNS trigger LANGUAGE plpgsql AS
+		 $$BEGIN INSERT INTO public.bench_floor VALUES (1); RETURN NULL; END$$`,
+	} {
+		if _, err := db.Exec(ctx, sql); err != nil {
+			return err
+		}
+	}
+	var base, ours []float64
+	for i := 0; i < cfg.rounds; i++ {
+		for _, on := range order(i) {
+			sql := `DROP TRIGGER IF EXISTS bench_floor ON public.pgbench_accounts`
+			if on {
+				sql = `CREATE OR REPLACE TRIGGER bench_floor AFTER UPDATE ON public.pgbench_accounts FOR EACH ROW EXECUTE FUNCTION public.bench_floor()`
+			}
+			if _, err := db.Exec(ctx, sql); err != nil {
+				return err
+			}
+			if err := settle(ctx, db, cfg, "public.pgbench_accounts"); err != nil {
+				return err
+			}
+			tps, err := pgbench(ctx, cfg, script)
+			if err != nil {
+				return err
+			}
+			if on {
+				ours = append(ours, tps)
+			} else {
+				base = append(base, tps)
+			}
+		}
+	}
+	if _, err := db.Exec(ctx, `DROP TRIGGER IF EXISTS bench_floor ON public.pgbench_accounts`); err != nil {
+		return err
+	}
+	fmt.Printf("reference floor update (plpgsql trigger inserting a constant row, no index): no-trigger tps %s, floor %s\n",
+		fmtList(base), fmtList(ours))
+	fmt.Printf("reference floor update: floor / no-trigger = %.2f (median of per-round ratios %.2f)\n",
+		median(ours)/median(base), median(ratios(ours, base)))
+	return nil
 }
 
 // logBytes measures the growth of audit.log (heap and indexes, all
