@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"sort"
 	"time"
@@ -53,9 +54,11 @@ type Change struct {
 }
 
 // AsOf reconstructs the row of t with key key as it was at time at, by
-// replaying its log from its INSERT (following key changes back). It
-// returns ErrNotFound when the row did not exist then and ErrIncomplete
-// when its INSERT predates auditing.
+// replaying its log forwards from its INSERT (following key changes back).
+// When the INSERT predates auditing, it works backwards instead, from the
+// row as it is now (key in today's column names) undoing the logged
+// changes made after at. It returns ErrNotFound when the row did not exist
+// then and ErrIncomplete when the log cannot tell.
 func AsOf(ctx context.Context, db queries.DBTX, t Table, key json.RawMessage, at time.Time) (Row, error) {
 	q := queries.New(db)
 	tableID, err := resolveTable(ctx, q, t)
@@ -71,6 +74,21 @@ func AsOf(ctx context.Context, db queries.DBTX, t Table, key json.RawMessage, at
 	if err != nil {
 		return Row{}, err
 	}
+	if len(events) == 0 {
+		// Nothing logged by then: the row did not exist, or it existed
+		// before auditing started.
+		return replayBackward(ctx, q, t, tableID, key, at, vm)
+	}
+	row, err := replayForward(t, key, at, events, vm)
+	if isCode(err, ErrIncomplete) {
+		return replayBackward(ctx, q, t, tableID, key, at, vm)
+	}
+	return row, err
+}
+
+// replayForward rebuilds the row from its INSERT through events (all at or
+// before at, in id order).
+func replayForward(t Table, key json.RawMessage, at time.Time, events []Event, vm versions) (Row, error) {
 	var (
 		state   map[string]json.RawMessage
 		exists  bool
@@ -111,7 +129,87 @@ func AsOf(ctx context.Context, db queries.DBTX, t Table, key json.RawMessage, at
 		}
 		return Row{}, errorf(ErrNotFound, nil, "row %s %s did not exist at %s", t, key, at.Format(time.RFC3339Nano))
 	}
-	return Row{Table: t, Key: curKey, Version: ver, Fields: state}, nil
+	then := vm.at(at)
+	if then < ver {
+		then = ver // a version is never older than an event written under it
+	}
+	return Row{Table: t, Key: curKey, Version: then, Fields: vm.remap(state, ver, then)}, nil
+}
+
+// replayBackward rebuilds the row at time at from the row as it is now,
+// undoing in reverse the events of key after at.
+func replayBackward(ctx context.Context, q *queries.Queries, t Table, tableID int32, key json.RawMessage, at time.Time, vm versions) (Row, error) {
+	k, err := normalizeKey(key)
+	if err != nil {
+		return Row{}, err
+	}
+	cur, err := q.AuditCurrentRow(ctx, queries.AuditCurrentRowParams{TableID: tableID, Key: k})
+	if err != nil {
+		return Row{}, dbError("current row", err)
+	}
+	var after []Event
+	for cursor := int64(0); ; {
+		rows, err := q.AuditEventListByKey(ctx, queries.AuditEventListByKeyParams{AfterID: cursor, TableID: tableID, Key: k, Since: &at, MaxRows: MaxLimit})
+		if err != nil {
+			return Row{}, dbError("row history", err)
+		}
+		for _, r := range rows {
+			if e := eventFromRow(r); e.At.After(at) {
+				after = append(after, e)
+			}
+		}
+		if len(rows) < MaxLimit {
+			break
+		}
+		cursor = rows[len(rows)-1].ID
+	}
+	notFound := errorf(ErrNotFound, nil, "row %s %s did not exist at %s", t, key, at.Format(time.RFC3339Nano))
+	if len(after) > 0 {
+		// The first change after at created the row or moved it to this
+		// key: it was not there at at (keys are unique).
+		if e := after[0]; e.Op == OpInsert || (e.Op == OpUpdate && e.NewKey != nil && jsonEqual(e.NewKey, k) && !jsonEqual(e.Key, k)) {
+			return Row{}, notFound
+		}
+	}
+	var state map[string]json.RawMessage
+	if cur != nil {
+		state = fields(cur)
+	}
+	ver := vm.latest()
+	incomplete := errorf(ErrIncomplete, nil, "row %s %s: the log cannot rebuild it at %s", t, key, at.Format(time.RFC3339Nano))
+	for i := len(after) - 1; i >= 0; i-- {
+		e := after[i]
+		if state != nil && e.TableVersion != ver {
+			state = vm.remap(state, ver, e.TableVersion)
+		}
+		ver = e.TableVersion
+		switch e.Op {
+		case OpInsert:
+			state = nil // before its insert the row did not exist
+		case OpDelete:
+			state = fields(e.Old)
+		case OpTruncate:
+			return Row{}, incomplete
+		case OpUpdate:
+			movedHere := e.NewKey != nil && jsonEqual(e.NewKey, k) && !jsonEqual(e.Key, k)
+			if movedHere {
+				// Before this update the row had another key.
+				state = nil
+				continue
+			}
+			if state == nil {
+				return Row{}, incomplete
+			}
+			for f, v := range fields(e.Old) {
+				state[f] = v
+			}
+		}
+	}
+	if state == nil {
+		return Row{}, notFound
+	}
+	then := vm.at(at)
+	return Row{Table: t, Key: k, Version: then, Fields: vm.remap(state, ver, then)}, nil
 }
 
 // Diff returns the fields of the row of t with key key that differ between
@@ -276,30 +374,63 @@ func dropTruncatesBefore(events []Event, id int64) []Event {
 }
 
 // versions maps column names between table versions through attnums,
-// which a rename keeps.
-type versions map[int64]map[string]int
+// which a rename keeps, and knows when each version began.
+type versions struct {
+	cols    map[int64]map[string]int
+	created map[int64]time.Time
+}
 
 func loadVersions(ctx context.Context, q *queries.Queries, tableID int32) (versions, error) {
 	rows, err := q.AuditTableVersionList(ctx, tableID)
 	if err != nil {
-		return nil, dbError("table versions", err)
+		return versions{}, dbError("table versions", err)
 	}
-	vm := versions{}
+	vm := versions{cols: map[int64]map[string]int{}, created: map[int64]time.Time{}}
 	for _, r := range rows {
 		var cols []struct {
 			Name   string `json:"name"`
 			Attnum int    `json:"attnum"`
 		}
 		if err := json.Unmarshal(r.Columns, &cols); err != nil {
-			return nil, err
+			return versions{}, fmt.Errorf("audit: table version %d columns: %w", r.ID, err)
 		}
 		m := map[string]int{}
 		for _, c := range cols {
 			m[c.Name] = c.Attnum
 		}
-		vm[r.ID] = m
+		vm.cols[r.ID] = m
+		vm.created[r.ID] = r.CreatedAt
 	}
 	return vm, nil
+}
+
+// at returns the version in force at time t: the newest one created at or
+// before t, or the first one.
+func (vm versions) at(t time.Time) int64 {
+	var best, first int64
+	for id, c := range vm.created {
+		if first == 0 || id < first {
+			first = id
+		}
+		if !c.After(t) && id > best {
+			best = id
+		}
+	}
+	if best == 0 {
+		return first
+	}
+	return best
+}
+
+// latest returns the newest version id.
+func (vm versions) latest() int64 {
+	var max int64
+	for id := range vm.cols {
+		if id > max {
+			max = id
+		}
+	}
+	return max
 }
 
 // rename returns the name in version to of column name of version from.
@@ -307,11 +438,11 @@ func (vm versions) rename(name string, from, to int64) (string, bool) {
 	if from == to {
 		return name, true
 	}
-	attnum, ok := vm[from][name]
+	attnum, ok := vm.cols[from][name]
 	if !ok {
 		return "", false
 	}
-	for n, a := range vm[to] {
+	for n, a := range vm.cols[to] {
 		if a == attnum {
 			return n, true
 		}

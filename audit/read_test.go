@@ -182,23 +182,67 @@ func TestAsOfAndDiffFollowTheRowThroughAKeyChange(t *testing.T) {
 	}
 }
 
-func TestAsOfARowOlderThanAuditingIsIncomplete(t *testing.T) {
+func TestAsOfRebuildsRowsOlderThanAuditingBackwards(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	exec(t, b.db.Owner,
-		`CREATE TABLE public.old (id int PRIMARY KEY, v int)`,
-		`INSERT INTO public.old VALUES (1, 1)`,
-		`SELECT audit.enable('public.old')`,
-		`UPDATE public.old SET v = 2`,
+		`CREATE TABLE public.legacy (id int PRIMARY KEY, v int, note text)`,
+		`INSERT INTO public.legacy VALUES (1, 1, 'a'), (2, 5, 'b'), (3, 7, 'c')`,
+		`SELECT audit.enable('public.legacy')`,
 	)
-	_, err := audit.AsOf(b.ctx, b.db.Owner, tbl(t, "public.old"), json.RawMessage(`{"id":1}`), now(t, b))
-	if !errors.Is(err, audit.ErrIncomplete) {
-		t.Fatalf("got %v, want ErrIncomplete", err)
+	t0 := now(t, b)
+	exec(t, b.db.Owner, `UPDATE public.legacy SET v = 2 WHERE id = 1`)
+	t1 := now(t, b)
+	exec(t, b.db.Owner,
+		`ALTER TABLE public.legacy RENAME COLUMN note TO memo`,
+		`UPDATE public.legacy SET memo = 'z' WHERE id = 1`,
+	)
+	t2 := now(t, b)
+	exec(t, b.db.Owner, `DELETE FROM public.legacy WHERE id = 2`)
+	t3 := now(t, b)
+	exec(t, b.db.Owner, `INSERT INTO public.legacy VALUES (4, 9, 'd')`)
+
+	legacy := tbl(t, "public.legacy")
+	cases := []struct {
+		name string
+		key  string
+		at   time.Time
+		want string // "" = ErrNotFound
+	}{
+		{"before any logged change, with the names of that time", `{"id":1}`, t0, `{"id":1,"v":1,"note":"a"}`},
+		{"between changes", `{"id":1}`, t1, `{"id":1,"v":2,"note":"a"}`},
+		{"after the rename", `{"id":1}`, t2, `{"id":1,"v":2,"memo":"z"}`},
+		{"a row deleted later is rebuilt from its delete", `{"id":2}`, t2, `{"id":2,"v":5,"memo":"b"}`},
+		{"a row never changed is today's row", `{"id":3}`, t0, `{"id":3,"v":7,"note":"c"}`},
+		{"after its delete the row is gone", `{"id":2}`, t3, ""},
+		{"before its insert the row did not exist", `{"id":4}`, t3, ""},
+		{"a key that never existed", `{"id":99}`, t0, ""},
 	}
-	var ae *audit.Error
-	if !errors.As(err, &ae) || ae.Code != "audit_history_incomplete" {
-		t.Fatalf("error %v has no machine code", err)
+	for _, tc := range cases {
+		row, err := audit.AsOf(b.ctx, b.db.Owner, legacy, json.RawMessage(tc.key), tc.at)
+		if tc.want == "" {
+			if !errors.Is(err, audit.ErrNotFound) {
+				t.Fatalf("%s: got %v, %v; want ErrNotFound", tc.name, row.Fields, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		fieldsAre(t, row.Fields, tc.want)
 	}
+
+	t.Run("a TRUNCATE in between makes the answer incomplete", func(t *testing.T) {
+		exec(t, b.db.Owner, `TRUNCATE public.legacy`, `INSERT INTO public.legacy VALUES (1, 100, 'new')`)
+		_, err := audit.AsOf(b.ctx, b.db.Owner, legacy, json.RawMessage(`{"id":3}`), t0)
+		if !errors.Is(err, audit.ErrIncomplete) {
+			t.Fatalf("got %v, want ErrIncomplete", err)
+		}
+		var ae *audit.Error
+		if !errors.As(err, &ae) || ae.Code != "audit_history_incomplete" {
+			t.Fatalf("error %v has no machine code", err)
+		}
+	})
 }
 
 func TestTimelineMergesSeveralRowsInOrder(t *testing.T) {

@@ -791,9 +791,40 @@ END
 $$;
 -- +goose StatementEnd
 
+-- +goose StatementBegin
+-- The current row with the given key (current column names) of audited
+-- table tid, as jsonb without excluded columns, or null. It runs with the
+-- caller's rights, so row-level security applies. AsOf uses it to rebuild
+-- rows that existed before auditing started, backwards from today.
+CREATE FUNCTION audit.current_row(tid integer, key jsonb) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    t    audit.audited_table;
+    v    audit.table_version;
+    rel  regclass;
+    cond text;
+    r    jsonb;
+BEGIN
+    SELECT * INTO t FROM audit.audited_table a WHERE a.id = tid;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    SELECT * INTO v FROM audit.table_version tv WHERE tv.id = t.current_version;
+    rel := to_regclass(format('%I.%I', t.table_schema, t.table_name));
+    IF rel IS NULL OR v.key_kind = 'row' THEN
+        RETURN NULL;
+    END IF;
+    SELECT string_agg(format('x.%I = k.%I', c, c), ' AND ') INTO cond FROM unnest(v.key_columns) c;
+    EXECUTE format('SELECT to_jsonb(x) - $2 FROM %s x, jsonb_populate_record(NULL::%s, $1) k WHERE %s', rel, rel, cond)
+        INTO r USING key, v.exclude;
+    RETURN r;
+END
+$$;
+-- +goose StatementEnd
+
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA audit FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION audit.seal(integer), audit.create_partitions(integer), audit.event_triggers_installed(),
-    audit.canonical(audit.log) TO messina_app;
+    audit.canonical(audit.log), audit.current_row(integer, jsonb) TO messina_app;
 
 -- +goose Down
 -- +goose StatementBegin

@@ -10,6 +10,23 @@ import (
 	"time"
 )
 
+const auditCurrentRow = `-- name: AuditCurrentRow :one
+SELECT audit.current_row($1::integer, $2::jsonb)::jsonb AS current
+`
+
+type AuditCurrentRowParams struct {
+	TableID int32
+	Key     []byte
+}
+
+// The row of an audited table as it is now (null when it does not exist).
+func (q *Queries) AuditCurrentRow(ctx context.Context, arg AuditCurrentRowParams) ([]byte, error) {
+	row := q.db.QueryRow(ctx, auditCurrentRow, arg.TableID, arg.Key)
+	var current []byte
+	err := row.Scan(&current)
+	return current, err
+}
+
 const auditEventList = `-- name: AuditEventList :many
 SELECT l.id, l.at, l.txid, l.table_version, l.table_id, l.table_schema, l.table_name, l.op, l.key_kind, l.key, l.new_key, l.old, l.new, l.db_user, l.actor, l.request_id, l.application_name, l.client_addr FROM audit.log l
 WHERE l.id > $1

@@ -14,6 +14,10 @@ SELECT r.table_id::integer AS table_id FROM (
 ORDER BY r.rank, r.table_id DESC
 LIMIT 1;
 
+-- name: AuditCurrentRow :one
+-- The row of an audited table as it is now (null when it does not exist).
+SELECT audit.current_row(@table_id::integer, @key::jsonb)::jsonb AS current;
+
 -- name: AuditTableVersionList :many
 SELECT * FROM audit.table_version
 WHERE table_id = @table_id
