@@ -35,7 +35,9 @@ func (t Table) String() string { return t.Schema + "." + t.Name }
 
 // MarshalText encodes t as "schema.name", quoting a part that holds a dot
 // or a double quote so ParseTable reads it back.
-func (t Table) MarshalText() ([]byte, error) { return []byte(quotePart(t.Schema) + "." + quotePart(t.Name)), nil }
+func (t Table) MarshalText() ([]byte, error) {
+	return []byte(quotePart(t.Schema) + "." + quotePart(t.Name)), nil
+}
 
 // UnmarshalText parses "schema.name" as ParseTable does.
 func (t *Table) UnmarshalText(b []byte) error {
