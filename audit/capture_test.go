@@ -398,6 +398,22 @@ func TestStaleKeyMetadataFailsClosed(t *testing.T) {
 		{Op: audit.OpInsert, Key: `{"id":1}`, New: `{"id":1,"v":1}`},
 		{Op: audit.OpUpdate, Key: `{"ident":1}`, Old: `{"v":1}`, New: `{"v":2}`},
 	})
+
+	t.Run("a renamed excluded column is never logged under its new name", func(t *testing.T) {
+		exec(t, b.db.Owner,
+			`CREATE TABLE public.fx (id int PRIMARY KEY, secret text)`,
+			`SELECT audit.enable('public.fx', '{secret}')`,
+			`ALTER TABLE public.fx RENAME COLUMN secret TO pin`,
+		)
+		for _, stmt := range []string{`INSERT INTO public.fx VALUES (1, 'x')`} {
+			if _, err := b.db.Owner.Exec(b.ctx, stmt); err == nil || !strings.Contains(err.Error(), "stale") {
+				t.Fatalf("%s with stale exclusions: %v, want a stale-metadata error", stmt, err)
+			}
+		}
+		if n := len(events(t, b, "public.fx")); n != 0 {
+			t.Fatalf("%d events logged with stale exclusions", n)
+		}
+	})
 	rep, err := audit.Verify(b.ctx, b.db.Owner)
 	if err != nil {
 		t.Fatal(err)

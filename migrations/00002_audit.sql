@@ -191,13 +191,13 @@ $$;
 SELECT audit.create_partitions(1);
 
 -- +goose StatementBegin
--- Raised from inside the capture query when a key column is missing from a
--- row: the metadata is stale (DDL without the event trigger), and logging a
--- wrong key would be worse than failing.
+-- Raised from inside capture when a key or excluded column is missing from
+-- a row: the metadata is stale (DDL without the event trigger), and logging
+-- a wrong key or a column meant to be excluded would be worse than failing.
 CREATE FUNCTION audit.stale_key(tbl text) RETURNS jsonb
     LANGUAGE plpgsql AS $$
 BEGIN
-    RAISE EXCEPTION 'audit: key metadata of % is stale; run SELECT audit.refresh(%L)', tbl, tbl
+    RAISE EXCEPTION 'audit: metadata of % is stale (DDL without the audit event trigger); run SELECT audit.refresh(%L)', tbl, tbl
         USING ERRCODE = 'object_not_in_prerequisite_state';
 END
 $$;
@@ -314,6 +314,9 @@ BEGIN
         same := akeys(delete(oh, ch));
         oj := to_jsonb(OLD);
         nj := to_jsonb(NEW);
+        IF NOT oj ?& v_excl THEN -- an excluded column was renamed unnoticed
+            PERFORM audit.stale_key(format('%I.%I', TG_TABLE_SCHEMA, TG_TABLE_NAME));
+        END IF;
         IF v_kind = 'row' THEN
             k := oj - v_excl;
             nk := nj - v_excl;
@@ -342,10 +345,14 @@ BEGIN
         RETURN NULL;
     END IF;
     IF TG_OP = 'INSERT' THEN
-        nj := to_jsonb(NEW) - v_excl;
+        nj := to_jsonb(NEW);
     ELSE
-        nj := to_jsonb(OLD) - v_excl;
+        nj := to_jsonb(OLD);
     END IF;
+    IF NOT nj ?& v_excl THEN -- an excluded column was renamed unnoticed
+        PERFORM audit.stale_key(format('%I.%I', TG_TABLE_SCHEMA, TG_TABLE_NAME));
+    END IF;
+    nj := nj - v_excl;
     IF v_kind = 'row' THEN
         k := nj;
     ELSE
