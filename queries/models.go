@@ -7,9 +7,11 @@ package queries
 import (
 	"database/sql/driver"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/shopspring/decimal"
 )
 
@@ -496,6 +498,63 @@ func (e OrdersOrderStatus) Valid() bool {
 		return true
 	}
 	return false
+}
+
+type AuditAuditedTable struct {
+	ID             int32
+	TableSchema    string
+	TableName      string
+	Exclude        []string
+	Enabled        bool
+	Mode           string
+	CurrentVersion *int64
+}
+
+type AuditLog struct {
+	ID              int64
+	At              time.Time
+	Txid            pgtype.Uint64
+	TableVersion    int64
+	TableID         int32
+	TableSchema     string
+	TableName       string
+	Op              string
+	KeyKind         string
+	Key             []byte
+	NewKey          []byte
+	Old             []byte
+	New             []byte
+	DbUser          string
+	Actor           *string
+	RequestID       *string
+	ApplicationName *string
+	ClientAddr      *netip.Addr
+}
+
+type AuditSeal struct {
+	ID       int64
+	SealedAt time.Time
+	FromID   int64
+	UptoID   int64
+	RowCount int32
+	Ids      []int64
+	Digests  []byte
+	PrevHash []byte
+	Hash     []byte
+}
+
+type AuditTableVersion struct {
+	ID          int64
+	TableID     int32
+	TableSchema string
+	TableName   string
+	KeyKind     string
+	KeyColumns  []string
+	Columns     []byte
+	Exclude     []string
+	Reason      string
+	CreatedAt   time.Time
+	Txid        pgtype.Uint64
 }
 
 type CoreApiToken struct {

@@ -1,0 +1,93 @@
+-- Queries of package audit (design.md section 4). Keys are matched on their
+-- 64-bit hash first, which is what the log_key/log_new_key indexes hold.
+
+-- name: AuditTableResolve :one
+-- The audited table currently or formerly named schema.name; its current
+-- name wins over a former one.
+SELECT r.table_id::integer AS table_id FROM (
+    SELECT t.id AS table_id, 0 AS rank FROM audit.audited_table t
+    WHERE t.table_schema = @table_schema AND t.table_name = @table_name
+    UNION ALL
+    SELECT v.table_id, 1 AS rank FROM audit.table_version v
+    WHERE v.table_schema = @table_schema AND v.table_name = @table_name
+) r
+ORDER BY r.rank, r.table_id DESC
+LIMIT 1;
+
+-- name: AuditCurrentRow :one
+-- The row of an audited table as it is now (null when it does not exist).
+SELECT audit.current_row(@table_id::integer, @key::jsonb)::jsonb AS current;
+
+-- name: AuditTableVersionList :many
+SELECT * FROM audit.table_version
+WHERE table_id = @table_id
+ORDER BY id;
+
+-- name: AuditEventList :many
+-- Events in id order after a cursor, optionally of one table and within
+-- times.
+SELECT l.* FROM audit.log l
+WHERE l.id > @after_id
+  AND (sqlc.narg('table_id')::integer IS NULL OR l.table_id = sqlc.narg('table_id')::integer)
+  AND (sqlc.narg('since')::timestamptz IS NULL OR l.at >= sqlc.narg('since')::timestamptz)
+  AND (sqlc.narg('until')::timestamptz IS NULL OR l.at <= sqlc.narg('until')::timestamptz)
+ORDER BY l.id
+LIMIT @max_rows;
+
+-- name: AuditEventListByKey :many
+-- The events of one row (old or new key, plus its table's TRUNCATE events)
+-- in id order after a cursor, optionally within times. Each arm of the OR
+-- has an index (log_key, log_new_key, log_truncate).
+SELECT l.* FROM audit.log l
+WHERE l.id > @after_id
+  AND l.table_id = @table_id::integer
+  AND ((jsonb_hash_extended(l.key, 0) = jsonb_hash_extended(@key::jsonb, 0) AND l.key = @key::jsonb)
+       OR (l.new_key IS NOT NULL AND jsonb_hash_extended(l.new_key, 0) = jsonb_hash_extended(@key::jsonb, 0)
+           AND l.new_key = @key::jsonb)
+       OR l.op = 'T')
+  AND (sqlc.narg('since')::timestamptz IS NULL OR l.at >= sqlc.narg('since')::timestamptz)
+  AND (sqlc.narg('until')::timestamptz IS NULL OR l.at <= sqlc.narg('until')::timestamptz)
+ORDER BY l.id
+LIMIT @max_rows;
+
+-- name: AuditTimelineList :many
+-- The events of several (table, key) pairs merged in id order after a
+-- cursor; an event matching two pairs (a key change) appears once. refs is
+-- a JSON array of {"table_id": n, "key": {...}}.
+SELECT DISTINCT ON (l.id) l.*
+FROM (SELECT (e.value->>'table_id')::integer AS table_id, e.value->'key' AS key
+      FROM jsonb_array_elements(@refs::jsonb) e) r
+JOIN audit.log l ON l.table_id = r.table_id
+WHERE l.id > @after_id
+  AND ((jsonb_hash_extended(l.key, 0) = jsonb_hash_extended(r.key, 0) AND l.key = r.key)
+       OR (l.new_key IS NOT NULL AND jsonb_hash_extended(l.new_key, 0) = jsonb_hash_extended(r.key, 0) AND l.new_key = r.key)
+       OR l.op = 'T')
+ORDER BY l.id
+LIMIT @max_rows;
+
+-- name: AuditSealCreate :one
+-- Seals the rows written since the last seal; no row when there was
+-- nothing to seal.
+SELECT s.id, s.sealed_at, s.from_id, s.upto_id, s.row_count, s.hash
+FROM audit.seal(@max_rows::integer) s
+WHERE s.id IS NOT NULL;
+
+-- name: AuditSealList :many
+SELECT * FROM audit.seal
+WHERE id > @after_id
+ORDER BY id
+LIMIT @max_rows;
+
+-- name: AuditLogCanonicalList :many
+-- The canonical bytes of log rows (what seals hash), in id order.
+SELECT l.id, audit.canonical(l)::bytea AS canonical
+FROM audit.log l
+WHERE l.id > @after_id AND l.id <= @upto_id
+ORDER BY l.id
+LIMIT @max_rows;
+
+-- name: AuditLogUnsealedCount :one
+SELECT count(*) FROM audit.log WHERE id > @after_id;
+
+-- name: AuditEventTriggersInstalled :one
+SELECT audit.event_triggers_installed()::boolean AS installed;
