@@ -6,9 +6,7 @@ import (
 	"net/url"
 	"os"
 	"testing"
-	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/messina-oms/messina/audit"
@@ -20,42 +18,12 @@ type testBundle struct {
 	db  *pgtest.DB
 }
 
-// setup gives a test its own migrated database with the audit event
-// triggers installed (creating them needs a superuser, which the
-// migration role is not).
+// setup gives a test its own migrated database; pgtest's template has the
+// audit event triggers installed (creating them needs a superuser, which
+// the migration role is not).
 func setup(t *testing.T) *testBundle {
 	t.Helper()
-	db := pgtest.New(t)
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, superURL(t, db.Name))
-	if err != nil {
-		t.Fatalf("connect as superuser: %v", err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "SELECT audit.install_event_triggers()"); err != nil {
-		t.Fatalf("install event triggers: %v", err)
-	}
-	// pgtest drops the database WITH (FORCE) as the owner, which may not
-	// terminate a messina_app or superuser backend still exiting after
-	// its client closed; so close the app pool first and wait for those
-	// backends to go (cleanups run last-registered first).
-	t.Cleanup(func() {
-		db.App.Close()
-		c, err := pgx.Connect(ctx, superURL(t, "postgres"))
-		if err != nil {
-			t.Errorf("connect as superuser: %v", err)
-			return
-		}
-		defer c.Close(ctx)
-		for i := 0; i < 200; i++ {
-			var n int
-			if err := c.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND usename <> 'messina_owner'", db.Name).Scan(&n); err != nil || n == 0 {
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	})
-	return &testBundle{ctx: ctx, db: db}
+	return &testBundle{ctx: context.Background(), db: pgtest.New(t)}
 }
 
 func superURL(t *testing.T, dbName string) string {

@@ -15,6 +15,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
+	"github.com/messina-oms/messina/audit"
 	"github.com/messina-oms/messina/auth"
 	"github.com/messina-oms/messina/filestore"
 	"github.com/messina-oms/messina/queries"
@@ -56,8 +57,12 @@ func New(cfg Config) (*Runner, error) {
 	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &purgeIdempotencyWorker{pool: cfg.Pool})
+	river.AddWorker(workers, &auditPartitionsWorker{pool: cfg.Pool})
+	river.AddWorker(workers, &auditSealWorker{pool: cfg.Pool, log: cfg.Logger})
 	periodic := []*river.PeriodicJob{
 		every(time.Hour, PurgeIdempotencyArgs{}),
+		every(24*time.Hour, AuditPartitionsArgs{}),
+		every(time.Hour, AuditSealArgs{}),
 	}
 	if cfg.Files != nil {
 		river.AddWorker(workers, &gcWorker{files: cfg.Files, grace: cfg.GCGrace, log: cfg.Logger})
@@ -165,5 +170,52 @@ func (w *scrubWorker) Work(ctx context.Context, _ *river.Job[ScrubArgs]) error {
 		return nil
 	}
 	w.log.InfoContext(ctx, "blob scrub", "checked", rep.Checked, "bytes", rep.Bytes)
+	return nil
+}
+
+// AuditPartitionsArgs creates the audit log's monthly partitions ahead of
+// time (rows of a month without one land in the default partition).
+type AuditPartitionsArgs struct{}
+
+// Kind names the job in the queue.
+func (AuditPartitionsArgs) Kind() string { return "audit_partitions" }
+
+type auditPartitionsWorker struct {
+	river.WorkerDefaults[AuditPartitionsArgs]
+	pool *pgxpool.Pool
+}
+
+func (w *auditPartitionsWorker) Work(ctx context.Context, _ *river.Job[AuditPartitionsArgs]) error {
+	if _, err := w.pool.Exec(ctx, "SELECT audit.create_partitions(2)"); err != nil {
+		return fmt.Errorf("create audit partitions: %w", err)
+	}
+	return nil
+}
+
+// AuditSealArgs seals the audit log rows written since the last seal into
+// the hash chain that `messina audit verify` checks.
+type AuditSealArgs struct{}
+
+// Kind names the job in the queue.
+func (AuditSealArgs) Kind() string { return "audit_seal" }
+
+type auditSealWorker struct {
+	river.WorkerDefaults[AuditSealArgs]
+	pool *pgxpool.Pool
+	log  *slog.Logger
+}
+
+// Timeout bounds a seal: it waits for the transactions that were writing
+// when it started, and one left idle must not hold a worker forever.
+func (w *auditSealWorker) Timeout(*river.Job[AuditSealArgs]) time.Duration { return 10 * time.Minute }
+
+func (w *auditSealWorker) Work(ctx context.Context, _ *river.Job[AuditSealArgs]) error {
+	seals, err := audit.Seal(ctx, w.pool)
+	if err != nil {
+		return fmt.Errorf("seal audit log: %w", err)
+	}
+	if len(seals) > 0 {
+		w.log.InfoContext(ctx, "audit log sealed", "seals", len(seals))
+	}
 	return nil
 }

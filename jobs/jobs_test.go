@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/messina-oms/messina/audit"
 	"github.com/messina-oms/messina/filestore"
 	"github.com/messina-oms/messina/internal/pgtest"
 	"github.com/messina-oms/messina/jobs"
@@ -96,4 +97,29 @@ func startRunner(t *testing.T, cfg jobs.Config) {
 		defer cancel()
 		_ = r.Stop(stopCtx)
 	})
+}
+
+func TestPeriodicSealCoversTheAuditLog(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	ctx := context.Background()
+	// Something to seal: an audited change.
+	if _, err := db.Owner.Exec(ctx, `INSERT INTO core.site (id, name, country, currency, timezone) VALUES ('UK', 'United Kingdom', 'GB', 'GBP', 'Europe/London')`); err != nil {
+		t.Fatal(err)
+	}
+	startRunner(t, jobs.Config{Pool: db.App})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		rep, err := audit.Verify(ctx, db.App)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.OK && rep.UnsealedRows == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 30s the log is not sealed: %s", rep.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/messina-oms/messina/migrations"
@@ -40,6 +41,36 @@ func migrate(ctx context.Context, c *config, report func([]string)) error {
 	}
 	if err != nil {
 		return fmt.Errorf("migrate: %s", oneLine(err))
+	}
+	return installEventTriggers(ctx, c)
+}
+
+// installEventTriggers sets up the audit's DDL tracking, which only a
+// superuser may do. Without them auditing still works, but DDL on an
+// audited table makes its writes fail until audit.refresh(table) runs.
+func installEventTriggers(ctx context.Context, c *config) error {
+	if c.SuperDatabaseURL == "" {
+		pool, err := openPool(ctx, c.ownerSetting(), c.OwnerDatabaseURL, "messina-migrate")
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		var n int
+		if err := pool.QueryRow(ctx, "SELECT count(*) FROM pg_event_trigger WHERE evtname LIKE 'audit_%'").Scan(&n); err != nil {
+			return fmt.Errorf("migrate: look up event triggers: %s", oneLine(err))
+		}
+		if n == 0 {
+			fmt.Fprintln(os.Stderr, "messina: warning: the audit's event triggers are not installed; set MESSINA_SUPER_DATABASE_URL for one migrate, or have a superuser run SELECT audit.install_event_triggers()")
+		}
+		return nil
+	}
+	pool, err := openPool(ctx, "MESSINA_SUPER_DATABASE_URL", c.SuperDatabaseURL, "messina-migrate")
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if _, err := pool.Exec(ctx, "SELECT audit.install_event_triggers()"); err != nil {
+		return fmt.Errorf("MESSINA_SUPER_DATABASE_URL: install audit event triggers: %s", oneLine(err))
 	}
 	return nil
 }

@@ -167,6 +167,19 @@ func ensureTemplate(ctx context.Context, ownerURL string) (string, error) {
 	if _, err := migrations.Up(ctx, withDatabase(ownerURL, building)); err != nil {
 		return "", err
 	}
+	// Event triggers (the audit's DDL tracking) need a superuser, as in
+	// production where an operator installs them once; clones inherit them.
+	if super := os.Getenv("MESSINA_SUPER_DATABASE_URL"); super != "" {
+		sc, err := pgx.Connect(ctx, withDatabase(super, building))
+		if err != nil {
+			return "", err
+		}
+		_, err = sc.Exec(ctx, "SELECT audit.install_event_triggers()")
+		sc.Close(ctx)
+		if err != nil {
+			return "", fmt.Errorf("install audit event triggers: %w", err)
+		}
+	}
 	if _, err := conn.Exec(ctx, fmt.Sprintf("ALTER DATABASE %s RENAME TO %s", pgx.Identifier{building}.Sanitize(), pgx.Identifier{name}.Sanitize())); err != nil {
 		return "", err
 	}
