@@ -198,3 +198,39 @@ func TestSeedFillsOnceAndThenRefusesUnlessIfEmpty(t *testing.T) {
 		t.Fatalf("second seed with --if-empty: %d %q", code, out)
 	}
 }
+
+func TestAuditVerifyNamesTheFirstTamperedRow(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	ctx := context.Background()
+	if _, err := db.Owner.Exec(ctx, `INSERT INTO core.site (id, name, country, currency, timezone) VALUES
+		('UK', 'United Kingdom', 'GB', 'GBP', 'Europe/London'), ('FR', 'France', 'FR', 'EUR', 'Europe/Paris')`); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"MESSINA_DATABASE_URL=" + db.AppURL}
+	if code, out, stderr := runCLI(t, env, "audit", "seal"); code != 0 || !strings.Contains(out, "sealed") {
+		t.Fatalf("seal: %d %q %q", code, out, stderr)
+	}
+	if code, out, _ := runCLI(t, env, "audit", "verify"); code != 0 || !strings.Contains(out, "OK") {
+		t.Fatalf("verify of an intact log: %d %q", code, out)
+	}
+	// The owner switches off the append-only guard and edits history.
+	var id int64
+	if err := db.Owner.QueryRow(ctx, `SELECT max(id) FROM audit.log`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	var part string
+	if err := db.Owner.QueryRow(ctx, `SELECT tableoid::regclass::text FROM audit.log WHERE id = $1`, id).Scan(&part); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Owner.Exec(ctx, `ALTER TABLE `+part+` DISABLE TRIGGER log_append_only`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Owner.Exec(ctx, `UPDATE audit.log SET actor = 'nobody' WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ := runCLI(t, env, "audit", "verify")
+	if code != 1 || !strings.Contains(out, fmt.Sprint(id)) {
+		t.Fatalf("verify of a tampered log: want exit 1 naming row %d, got %d %q", id, code, out)
+	}
+}
