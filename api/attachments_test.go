@@ -9,9 +9,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/messina-oms/messina/filestore"
 	"github.com/messina-oms/messina/orders"
@@ -306,7 +308,9 @@ func TestCorruptContentBreaksTheTransfer(t *testing.T) {
 // attachmentMatrixFixtures are the authorization matrix fixtures of the
 // attachment routes: a UK order with an attachment of two revisions.
 func attachmentMatrixFixtures(t *testing.T, b *testBundle, c *catalog) map[string]func() fixture {
+	made := time.Now().UTC()
 	ord := c.orderIn(t, orders.StatusDraft)
+	orderKey := url.QueryEscape(`{"id":"` + ord.ID.String() + `"}`)
 	owner := filestore.Owner{Type: filestore.OwnerOrder, ID: ord.ID, Site: ord.SiteID}
 	att, _, err := b.files.CreateAttachment(c.ctx, owner, "terms.txt", filestore.Upload{Body: strings.NewReader("terms v1\n"), Size: -1, ContentType: "text/plain", Filename: "terms.txt"})
 	must(t, err)
@@ -333,6 +337,14 @@ func attachmentMatrixFixtures(t *testing.T, b *testBundle, c *catalog) map[strin
 		"restoreRevision": func() fixture {
 			return fixture{path: base + "/restore", body: map[string]any{"revision": 1}, siteScoped: true}
 		},
-		"diffRevisions": func() fixture { return fixture{path: base + "/diff?from=1&to=2", siteScoped: true} },
+		"diffRevisions":   func() fixture { return fixture{path: base + "/diff?from=1&to=2", siteScoped: true} },
+		"getOrderHistory": func() fixture { return fixture{path: orderPath + "/history", siteScoped: true} },
+		"listAuditEvents": func() fixture { return fixture{path: "/v1/audit/events?table=orders.order"} },
+		"auditRowAsOf": func() fixture {
+			return fixture{path: "/v1/audit/row?table=orders.order&key=" + orderKey + "&as_of=" + url.QueryEscape(time.Now().UTC().Format(time.RFC3339Nano))}
+		},
+		"auditDiff": func() fixture {
+			return fixture{path: "/v1/audit/diff?table=orders.order&key=" + orderKey + "&from=" + url.QueryEscape(made.Format(time.RFC3339Nano)) + "&to=" + url.QueryEscape(time.Now().UTC().Format(time.RFC3339Nano))}
+		},
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/messina-oms/messina/audit"
 	"github.com/messina-oms/messina/auth"
 	"github.com/messina-oms/messina/filestore"
 	"github.com/messina-oms/messina/orders"
@@ -16,11 +17,14 @@ import (
 func domainProblem(err error) (*Problem, bool) {
 	var av *auth.ValidationError
 	var oe *orders.Error
+	var ae *audit.Error
 	switch {
 	case errors.As(err, &oe):
 		return ordersProblem(oe)
 	case filestore.Code(err) != "":
 		return filesProblem(err)
+	case errors.As(err, &ae):
+		return auditProblem(ae), true
 	case errors.As(err, &av):
 		fields := make([]FieldError, len(av.Fields))
 		for i, f := range av.Fields {
@@ -112,4 +116,16 @@ func validDetail(err error) string {
 		return msg[i+2:]
 	}
 	return msg
+}
+
+// auditProblem maps the audit package's codes; its details are written
+// for people and name no internals.
+func auditProblem(e *audit.Error) *Problem {
+	switch e.Code {
+	case audit.ErrNotFound.Code, audit.ErrNotAudited.Code:
+		return problem(http.StatusNotFound, e.Code, e.Detail)
+	case audit.ErrIncomplete.Code:
+		return problem(http.StatusConflict, e.Code, e.Detail)
+	}
+	return validationProblem(e.Detail)
 }

@@ -252,6 +252,9 @@ func (s *Server) listOrders(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getOrder(w http.ResponseWriter, r *http.Request) error {
+	if r.URL.Query().Has("as_of") {
+		return s.orderAsOf(w, r)
+	}
 	id, err := pathUUID(r, "id")
 	if err != nil {
 		return err

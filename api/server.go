@@ -163,6 +163,7 @@ func (s *Server) routeTable() []route {
 	rts = append(rts, s.tokenRoutes()...)
 	rts = append(rts, s.userRoutes()...)
 	rts = append(rts, s.attachmentRoutes()...)
+	rts = append(rts, s.auditRoutes()...)
 	rts = append(rts, s.catalogRoutes()...)
 	rts = append(rts, s.orderRoutes()...)
 	return rts

@@ -175,6 +175,39 @@ func (q *Queries) AuditEventTriggersInstalled(ctx context.Context) (bool, error)
 	return installed, err
 }
 
+const auditInsertedKeysWhere = `-- name: AuditInsertedKeysWhere :many
+SELECT DISTINCT l.key::jsonb AS key FROM audit.log l
+WHERE l.table_id = $1 AND l.op = 'I' AND l.new ->> $2::text = $3::text
+`
+
+type AuditInsertedKeysWhereParams struct {
+	TableID    int32
+	ColumnName string
+	Value      string
+}
+
+// The keys of the rows of a table whose INSERT had column = value: how an
+// order finds its lines, approvals and attachments, also the deleted ones.
+func (q *Queries) AuditInsertedKeysWhere(ctx context.Context, arg AuditInsertedKeysWhereParams) ([][]byte, error) {
+	rows, err := q.db.Query(ctx, auditInsertedKeysWhere, arg.TableID, arg.ColumnName, arg.Value)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items [][]byte
+	for rows.Next() {
+		var key []byte
+		if err := rows.Scan(&key); err != nil {
+			return nil, err
+		}
+		items = append(items, key)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const auditLogCanonicalList = `-- name: AuditLogCanonicalList :many
 SELECT l.id, audit.canonical(l)::bytea AS canonical
 FROM audit.log l

@@ -91,3 +91,9 @@ SELECT count(*) FROM audit.log WHERE id > @after_id;
 
 -- name: AuditEventTriggersInstalled :one
 SELECT audit.event_triggers_installed()::boolean AS installed;
+
+-- name: AuditInsertedKeysWhere :many
+-- The keys of the rows of a table whose INSERT had column = value: how an
+-- order finds its lines, approvals and attachments, also the deleted ones.
+SELECT DISTINCT l.key::jsonb AS key FROM audit.log l
+WHERE l.table_id = @table_id AND l.op = 'I' AND l.new ->> @column_name::text = @value::text;
