@@ -331,3 +331,20 @@ func TestRateLimit(t *testing.T) {
 		t.Fatalf("third request: %d %v %s", res.Status, res.Header, res.Body)
 	}
 }
+
+func TestTokenUseIsRecorded(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	tok := createToken(t, b, map[string]any{"name": "used", "role": "api"})
+	var before *time.Time
+	if err := b.db.Owner.QueryRow(context.Background(), "SELECT last_used_at FROM core.api_token WHERE id = $1", tok.ID).Scan(&before); err != nil || before != nil {
+		t.Fatalf("a new token has last_used_at %v (%v)", before, err)
+	}
+	if res := do(t, b.srv, request{method: "GET", path: "/v1/me", token: tok.Token}); res.Status != 200 {
+		t.Fatal(res.Status)
+	}
+	var after *time.Time
+	if err := b.db.Owner.QueryRow(context.Background(), "SELECT last_used_at FROM core.api_token WHERE id = $1", tok.ID).Scan(&after); err != nil || after == nil {
+		t.Fatalf("last_used_at after use: %v (%v)", after, err)
+	}
+}

@@ -175,8 +175,5 @@ func (s *Server) authenticate(r *http.Request) (auth.Principal, error) {
 	if err != nil {
 		return auth.Principal{}, err
 	}
-	if err := s.q.TokenTouch(r.Context(), p.TokenID); err != nil {
-		s.log.WarnContext(r.Context(), "record token use", slog.Any("error", err))
-	}
 	return p, nil
 }

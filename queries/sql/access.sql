@@ -14,12 +14,14 @@ UPDATE core.api_token SET revoked_at = coalesce(revoked_at, now())
 WHERE id = @id
 RETURNING *;
 
--- name: TokenTouch :exec
-UPDATE core.api_token SET last_used_at = now()
-WHERE id = @id AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute');
-
 -- name: TokenAuthenticate :one
--- A token with the user it acts for, if any, in one round trip.
+-- A token with the user it acts for, if any, in one round trip; it also
+-- records the use, at most once a minute so that busy tokens do not turn
+-- every request into a row update.
+WITH touched AS (
+    UPDATE core.api_token SET last_used_at = now()
+    WHERE hash = @hash AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
+)
 SELECT t.id, t.name, t.prefix, t.role, t.sites, t.expires_at, t.revoked_at,
        u.id AS user_id, u.email AS user_email, u.role AS user_role, u.sites AS user_sites, u.disabled AS user_disabled
 FROM core.api_token t
