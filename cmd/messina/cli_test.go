@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -110,24 +111,24 @@ func TestUsageErrorsExit2(t *testing.T) {
 	}
 }
 
-func TestServeAnswersReadyAndStopsOnSIGTERM(t *testing.T) {
-	t.Parallel()
-	db := pgtest.New(t)
+// serve starts `messina serve` on db and waits until /readyz answers 200.
+func serve(t *testing.T, db *pgtest.DB) (addr string, cmd *exec.Cmd, stdout, stderr *lockedBuffer) {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
+	addr = l.Addr().String()
 	l.Close()
-	cmd := exec.Command(binary(t), "serve")
+	cmd = exec.Command(binary(t), "serve")
 	cmd.Env = []string{
 		"MESSINA_DATABASE_URL=" + db.AppURL, "MESSINA_OWNER_DATABASE_URL=" + db.OwnerURL,
-		"MESSINA_BLOB_URL=" + os.Getenv("MESSINA_BLOB_URL"),
+		"MESSINA_BLOB_URL=" + os.Getenv("MESSINA_BLOB_URL") + "&prefix=" + db.Name + "/",
 		"AWS_ACCESS_KEY_ID=" + os.Getenv("AWS_ACCESS_KEY_ID"), "AWS_SECRET_ACCESS_KEY=" + os.Getenv("AWS_SECRET_ACCESS_KEY"),
-		"MESSINA_LISTEN=" + addr, "MESSINA_BOOTSTRAP_TOKEN=msn_cli-test-token-1234567890",
+		"MESSINA_LISTEN=" + addr, "MESSINA_BOOTSTRAP_TOKEN=" + cliToken,
 	}
-	var stdout, stderr lockedBuffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	stdout, stderr = &lockedBuffer{}, &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +139,7 @@ func TestServeAnswersReadyAndStopsOnSIGTERM(t *testing.T) {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				break
+				return addr, cmd, stdout, stderr
 			}
 		}
 		if time.Now().After(deadline) {
@@ -146,22 +147,97 @@ func TestServeAnswersReadyAndStopsOnSIGTERM(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if !strings.Contains(stdout.String(), "http://"+addr) {
-		t.Errorf("the URL is not printed: %q", stdout.String())
-	}
-	if strings.Contains(stderr.String(), "msn_cli-test-token") {
-		t.Error("the bootstrap token appears in the logs")
-	}
-	_ = cmd.Process.Signal(syscall.SIGTERM)
+}
+
+const cliToken = "msn_cli-test-token-1234567890"
+
+func waitExit(t *testing.T, cmd *exec.Cmd, stderr *lockedBuffer) {
+	t.Helper()
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
 	case err := <-done:
 		if err != nil {
-			t.Fatalf("serve did not exit cleanly on SIGTERM: %v\n%s", err, stderr.String())
+			t.Fatalf("serve did not exit cleanly: %v\n%s", err, stderr.String())
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not stop within 30s of SIGTERM")
+	}
+}
+
+func TestServeAnswersReadyAndStopsOnSIGTERM(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	addr, cmd, stdout, stderr := serve(t, db)
+	if !strings.Contains(stdout.String(), "http://"+addr) {
+		t.Errorf("the URL is not printed: %q", stdout.String())
+	}
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(metrics), "messina_http_requests_total") {
+		t.Error("/metrics lacks the request counter")
+	}
+	if strings.Contains(stderr.String(), cliToken) {
+		t.Error("the bootstrap token appears in the logs")
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	waitExit(t, cmd, stderr)
+}
+
+// SIGTERM while an upload streams in: the upload completes and is stored,
+// then the server exits.
+func TestSIGTERMLetsAnInFlightUploadFinish(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	if code, out, stderr := runCLI(t, []string{"MESSINA_DATABASE_URL=" + db.AppURL}, "seed", "--customers", "2", "--orders", "2"); code != 0 {
+		t.Fatalf("seed: %s %s", out, stderr)
+	}
+	addr, cmd, _, stderr := serve(t, db)
+	var orderID string
+	if err := db.Owner.QueryRow(context.Background(), `SELECT id::text FROM orders."order" LIMIT 1`).Scan(&orderID); err != nil {
+		t.Fatal(err)
+	}
+	pr, pw := io.Pipe()
+	req, _ := http.NewRequest("POST", "http://"+addr+"/v1/orders/"+orderID+"/attachments?filename=slow.txt", pr)
+	req.Header.Set("Authorization", "Bearer "+cliToken)
+	req.Header.Set("Content-Type", "text/plain")
+	req.ContentLength = 20
+	type result struct {
+		status int
+		err    error
+	}
+	res := make(chan result, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			res <- result{err: err}
+			return
+		}
+		resp.Body.Close()
+		res <- result{status: resp.StatusCode}
+	}()
+	if _, err := pw.Write([]byte("first half")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // the request is in the handler now
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	time.Sleep(300 * time.Millisecond)
+	if _, err := pw.Write([]byte("secondhalf")); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	r := <-res
+	if r.err != nil || r.status != http.StatusCreated {
+		t.Fatalf("the in-flight upload: status %d, error %v\n%s", r.status, r.err, stderr.String())
+	}
+	waitExit(t, cmd, stderr)
+	var n int
+	if err := db.Owner.QueryRow(context.Background(), `SELECT count(*) FROM files.revision WHERE filename = 'slow.txt' AND size = 20`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("the upload was not stored: %d (%v)", n, err)
 	}
 }
 
