@@ -57,7 +57,7 @@ func run() int {
 			cancel()
 		}
 	}()
-	env, err := devenv.Start(ctx, devenv.Config{Dir: stateDir, BinDir: *binDir, Fast: *fast, Log: logf})
+	env, err := devenv.Start(ctx, devenv.Config{Dir: stateDir, BinDir: *binDir, Fast: *fast, Temp: *temp, Log: logf})
 	if err != nil {
 		logf("%v", err)
 		return 1
@@ -65,9 +65,6 @@ func run() int {
 	defer func() {
 		if err := env.Stop(); err != nil {
 			logf("stop: %v", err)
-		}
-		if *temp && env.Postgres.DataDir != "" {
-			_ = os.RemoveAll(env.Postgres.DataDir)
 		}
 	}()
 	if ctx.Err() != nil {

@@ -15,6 +15,8 @@ type Env struct {
 	// BootstrapToken is an admin token for the server, kept with the state
 	// so that it survives restarts of a persistent environment.
 	BootstrapToken string
+
+	temp bool
 }
 
 // Config says where the environment keeps its state.
@@ -25,6 +27,9 @@ type Config struct {
 	BinDir string
 	// Fast runs PostgreSQL without durability, for tests.
 	Fast bool
+	// Temp removes the cluster's data when the environment stops or fails
+	// to start (the cluster may live outside Dir; see postgresDataDir).
+	Temp bool
 	Log  func(format string, args ...any)
 }
 
@@ -44,11 +49,17 @@ func Start(ctx context.Context, cfg Config) (*Env, error) {
 	}
 	pg, err := StartPostgres(ctx, PostgresConfig{Dir: dir, Fast: cfg.Fast, Log: cfg.Log})
 	if err != nil {
+		if cfg.Temp {
+			_ = os.RemoveAll(fallbackDataDir(dir))
+		}
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	m, err := StartMinio(ctx, MinioConfig{BinDir: cfg.BinDir, Dir: dir, Log: cfg.Log})
 	if err != nil {
 		_ = pg.Stop()
+		if cfg.Temp {
+			_ = os.RemoveAll(pg.DataDir)
+		}
 		return nil, fmt.Errorf("minio: %w", err)
 	}
 	tokenPath := filepath.Join(dir, "bootstrap_token")
@@ -56,17 +67,22 @@ func Start(ctx context.Context, cfg Config) (*Env, error) {
 	if err != nil {
 		token = []byte("msn_boot_" + randomSecret() + randomSecret())
 		if err := os.WriteFile(tokenPath, token, 0o600); err != nil {
-			_ = m.Stop()
-			_ = pg.Stop()
+			env := &Env{Postgres: pg, Minio: m, temp: cfg.Temp}
+			_ = env.Stop()
 			return nil, err
 		}
 	}
-	return &Env{Postgres: pg, Minio: m, BootstrapToken: string(token)}, nil
+	return &Env{Postgres: pg, Minio: m, BootstrapToken: string(token), temp: cfg.Temp}, nil
 }
 
-// Stop stops both services.
+// Stop stops both services, and removes the cluster's data when the
+// environment is temporary.
 func (e *Env) Stop() error {
-	return errors.Join(e.Minio.Stop(), e.Postgres.Stop())
+	err := errors.Join(e.Minio.Stop(), e.Postgres.Stop())
+	if e.temp {
+		err = errors.Join(err, os.RemoveAll(e.Postgres.DataDir))
+	}
+	return err
 }
 
 // Vars is the environment that points the service and the tests at e.

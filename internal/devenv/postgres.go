@@ -237,12 +237,18 @@ func postgresDataDir(stateDir string) (string, error) {
 		return dir, nil
 	}
 	_ = os.Remove(dir)
-	sum := sha256.Sum256([]byte(stateDir))
-	dir = filepath.Join(os.TempDir(), "messina-pg-"+hex.EncodeToString(sum[:6]))
+	dir = fallbackDataDir(stateDir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
 	return dir, os.Chown(dir, int(cred.Uid), int(cred.Gid))
+}
+
+// fallbackDataDir is where the cluster of stateDir lives when the postgres
+// user cannot reach stateDir.
+func fallbackDataDir(stateDir string) string {
+	sum := sha256.Sum256([]byte(stateDir))
+	return filepath.Join(os.TempDir(), "messina-pg-"+hex.EncodeToString(sum[:6]))
 }
 
 func reachable(cred *syscall.Credential, dir string) bool {
