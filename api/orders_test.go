@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -523,5 +524,44 @@ func eqMoney(t *testing.T, what, got, want string) {
 	d, err := decimal.NewFromString(got)
 	if err != nil || !d.Equal(dec(want)) {
 		t.Fatalf("%s = %q, want %s", what, got, want)
+	}
+}
+
+// CreateOrder builds its answer from what the inserts returned instead of
+// reading the order back: the answer must be exactly what a read finds.
+func TestACreatedOrderAnswersExactlyAsItReadsBack(t *testing.T) {
+	t.Parallel()
+	o := setupOrders(t)
+	cases := map[string][]map[string]any{
+		"one recurring line": {{"product_id": o.c.fibre.ID, "quantity": "1"}},
+		"mixed lines with prices, discounts, terms and splits": {
+			{"product_id": o.c.fibre.ID, "quantity": "10", "term_months": 24, "billing_frequency": "quarterly",
+				"splits": []map[string]any{{"salesperson": "zoe", "share_pct": "12.5"}, {"salesperson": "Bob", "share_pct": "33.333"}, {"salesperson": "ann", "share_pct": "10"}}},
+			{"product_id": o.c.install.ID, "quantity": "1", "unit_price": "450.00", "discount_pct": "10", "description": "On site"},
+			{"product_id": o.c.install.ID, "quantity": "2.5", "unit_price": "0", "currency": "GBP"},
+			{"product_id": o.c.fibre.ID, "quantity": "0.001", "discount_pct": "100", "splits": []map[string]any{{"salesperson": "cy", "share_pct": "100"}}},
+		},
+	}
+	for name, lines := range cases {
+		t.Run(name, func(t *testing.T) {
+			res := o.call(t, request{method: "POST", path: "/v1/orders", body: o.newOrderBody(lines...)})
+			created := o.wantOrder(t, res, http.StatusCreated)
+			if len(created.Lines) != len(lines) {
+				t.Fatalf("created %d lines, want %d: %s", len(created.Lines), len(lines), res.Body)
+			}
+			read := o.call(t, request{method: "GET", path: "/v1/orders/" + created.ID})
+			if read.Status != http.StatusOK {
+				t.Fatalf("get: %d %s", read.Status, read.Body)
+			}
+			var a, b map[string]any
+			res.json(t, &a)
+			read.json(t, &b)
+			if !reflect.DeepEqual(a, b) {
+				t.Fatalf("the create answer differs from the read back:\ncreate %s\nread   %s", res.Body, read.Body)
+			}
+			if res.Header.Get("ETag") != read.Header.Get("ETag") {
+				t.Fatalf("ETag %s on create, %s on read", res.Header.Get("ETag"), read.Header.Get("ETag"))
+			}
+		})
 	}
 }

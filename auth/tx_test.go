@@ -98,3 +98,48 @@ func TestBeginNeedsAPrincipal(t *testing.T) {
 		t.Fatalf("want ErrNoPrincipal, got %v", err)
 	}
 }
+
+// The settings reach PostgreSQL exactly as given, whatever characters the
+// actor (a token or user name) holds: they are literals, never SQL.
+func TestBeginSetsTheContextVerbatim(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	actors := []string{
+		"token:plain:ab12",
+		`token:it's:x`,
+		`user:back\slash\'@example.com`,
+		`token:'); SELECT set_config('messina.sites', '*', true); --:x`,
+		"user:zoë\t\n€@example.com",
+		`\\''\'`,
+	}
+	for _, actor := range actors {
+		ctx := auth.WithPrincipal(context.Background(), auth.Principal{Actor: actor, RequestID: "req-1", Role: auth.RoleStaff, Sites: []string{"UK", "FR"}})
+		var gotActor, gotRequest, gotSites string
+		err := auth.InTx(ctx, db.App, func(tx pgx.Tx) error {
+			return tx.QueryRow(ctx, "SELECT current_setting('messina.actor'), current_setting('messina.request_id'), current_setting('messina.sites')").
+				Scan(&gotActor, &gotRequest, &gotSites)
+		})
+		if err != nil {
+			t.Fatalf("actor %q: %v", actor, err)
+		}
+		if gotActor != actor || gotRequest != "req-1" || gotSites != "UK,FR" {
+			t.Fatalf("actor %q: got actor %q, request id %q, sites %q", actor, gotActor, gotRequest, gotSites)
+		}
+	}
+	// The settings are local to the transaction.
+	var after string
+	if err := db.App.QueryRow(context.Background(), "SELECT coalesce(current_setting('messina.sites', true), '')").Scan(&after); err != nil {
+		t.Fatal(err)
+	}
+	if after != "" {
+		t.Fatalf("messina.sites outlived its transaction: %q", after)
+	}
+	ctx := auth.WithPrincipal(context.Background(), auth.Principal{Actor: "nul\x00byte", Role: auth.RoleStaff})
+	if _, err := auth.Begin(ctx, db.App); err == nil {
+		t.Fatal("an actor with a NUL byte began a transaction")
+	}
+	// The pool is still usable after the refusal.
+	if err := auth.InTx(auth.WithPrincipal(context.Background(), auth.Principal{Actor: "ok", Role: auth.RoleStaff}), db.App, func(pgx.Tx) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -101,11 +101,21 @@ CREATE FUNCTION core.site_rules(site text, on_date date) RETURNS SETOF core.site
     $$;
 
 -- The current date in a site's timezone: billing and rule dates are local.
+-- PL/pgSQL, not SQL: a SQL function with a subquery cannot be inlined, and
+-- each call site would plan its body again in every statement (once per
+-- row in a trigger); PL/pgSQL keeps its plan for the session.
+-- +goose StatementBegin
 CREATE FUNCTION core.site_today(site text) RETURNS date
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     AS $$
-        SELECT coalesce((SELECT (now() AT TIME ZONE s.timezone)::date FROM core.site s WHERE s.id = site), current_date)
-    $$;
+DECLARE
+    local_date date;
+BEGIN
+    SELECT (now() AT TIME ZONE s.timezone)::date INTO local_date FROM core.site s WHERE s.id = site;
+    RETURN coalesce(local_date, current_date);
+END
+$$;
+-- +goose StatementEnd
 
 -- Legal entities, customers, products ----------------------------------------
 
@@ -616,18 +626,38 @@ CREATE TRIGGER order_after_update AFTER UPDATE ON orders."order"
 -- and site. A new line takes its product's kind and defaults, its price
 -- unless one is given, and always the cost in force today (the snapshot).
 -- Any line change bumps the order's version once per transaction.
+-- The order (locked), the product, the site's date and the price in force
+-- are read by one query per line, so a multi-row INSERT of an order's lines
+-- costs one lookup per line and one order update per transaction.
 -- +goose StatementBegin
 CREATE FUNCTION orders.order_line_guard() RETURNS trigger
     LANGUAGE plpgsql AS $$
 DECLARE
-    o     orders."order";
-    p     core.product;
-    pr    record;
-    today date;
+    order_ref  uuid := coalesce(NEW.order_id, OLD.order_id);
+    o          record;
+    repriced   boolean := TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND NEW.product_id <> OLD.product_id);
 BEGIN
-    SELECT * INTO o FROM orders."order" WHERE id = coalesce(NEW.order_id, OLD.order_id) FOR UPDATE;
+    IF TG_OP = 'DELETE' THEN
+        SELECT x.id, x.number, x.status, x.updated_at INTO o
+          FROM orders."order" x WHERE x.id = order_ref FOR UPDATE;
+    ELSE
+        SELECT x.id, x.number, x.status, x.updated_at, x.site_id, x.currency, x.customer_id,
+               p.id AS product_id, p.sku, p.name, p.kind, p.active, p.billing_frequency, p.default_term_months,
+               d.today, pr.unit_price, pr.unit_cost, pr.price_id
+          INTO o
+          FROM orders."order" x
+          -- core.site_today, written out so that it is computed once.
+          LEFT JOIN core.site s ON s.id = x.site_id
+         CROSS JOIN LATERAL (SELECT coalesce((now() AT TIME ZONE s.timezone)::date, current_date) AS today) d
+          LEFT JOIN core.product p ON p.id = NEW.product_id
+          LEFT JOIN LATERAL (
+                SELECT * FROM core.price_at(x.site_id, x.customer_id, NEW.product_id, x.currency, d.today)
+                 WHERE repriced) pr ON true
+         WHERE x.id = order_ref
+           FOR UPDATE OF x;
+    END IF;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'order % not found', coalesce(NEW.order_id, OLD.order_id)
+        RAISE EXCEPTION 'order % not found', order_ref
             USING ERRCODE = '23503', COLUMN = 'order_id';
     END IF;
     IF o.status <> 'draft' THEN
@@ -635,7 +665,9 @@ BEGIN
             USING ERRCODE = 'MS002';
     END IF;
     IF TG_OP = 'DELETE' THEN
-        UPDATE orders."order" SET updated_at = now() WHERE id = o.id AND updated_at <> now();
+        IF o.updated_at <> now() THEN
+            UPDATE orders."order" SET updated_at = now() WHERE id = o.id;
+        END IF;
         RETURN OLD;
     END IF;
     IF TG_OP = 'UPDATE' AND (NEW.order_id <> OLD.order_id OR NEW.line_no <> OLD.line_no) THEN
@@ -648,37 +680,34 @@ BEGIN
         RAISE EXCEPTION 'line currency % differs from order currency %', NEW.currency, o.currency
             USING ERRCODE = 'MS003', COLUMN = 'currency';
     END IF;
-    SELECT * INTO p FROM core.product WHERE id = NEW.product_id;
-    IF NOT FOUND THEN
+    IF o.product_id IS NULL THEN
         RAISE EXCEPTION 'product % not found', NEW.product_id USING ERRCODE = 'MS003', COLUMN = 'product_id';
     END IF;
-    IF TG_OP = 'INSERT' AND NOT p.active THEN
-        RAISE EXCEPTION 'product % is not sold any more', p.sku USING ERRCODE = 'MS003', COLUMN = 'product_id';
+    IF TG_OP = 'INSERT' AND NOT o.active THEN
+        RAISE EXCEPTION 'product % is not sold any more', o.sku USING ERRCODE = 'MS003', COLUMN = 'product_id';
     END IF;
-    NEW.kind := p.kind;
-    IF p.kind = 'recurring' THEN
-        NEW.billing_frequency := coalesce(NEW.billing_frequency, p.billing_frequency);
-        NEW.term_months := coalesce(NEW.term_months, p.default_term_months);
+    NEW.kind := o.kind;
+    IF o.kind = 'recurring' THEN
+        NEW.billing_frequency := coalesce(NEW.billing_frequency, o.billing_frequency);
+        NEW.term_months := coalesce(NEW.term_months, o.default_term_months);
     ELSE
         IF NEW.billing_frequency IS NOT NULL OR NEW.term_months IS NOT NULL THEN
-            RAISE EXCEPTION 'one-off product % has no billing frequency or term', p.sku
+            RAISE EXCEPTION 'one-off product % has no billing frequency or term', o.sku
                 USING ERRCODE = 'MS003', COLUMN = 'term_months';
         END IF;
     END IF;
     IF NEW.description = '' THEN
-        NEW.description := p.name;
+        NEW.description := o.name;
     END IF;
-    IF TG_OP = 'INSERT' OR NEW.product_id <> OLD.product_id THEN
-        today := core.site_today(o.site_id);
-        SELECT * INTO pr FROM core.price_at(o.site_id, o.customer_id, NEW.product_id, o.currency, today);
-        IF pr.unit_cost IS NULL THEN
-            RAISE EXCEPTION 'product % has no price and cost in % at site % on %', p.sku, o.currency, o.site_id, today
+    IF repriced THEN
+        IF o.unit_cost IS NULL THEN
+            RAISE EXCEPTION 'product % has no price and cost in % at site % on %', o.sku, o.currency, o.site_id, o.today
                 USING ERRCODE = 'MS003', COLUMN = 'product_id';
         END IF;
-        NEW.unit_cost := pr.unit_cost;
-        NEW.price_id := pr.price_id;
+        NEW.unit_cost := o.unit_cost;
+        NEW.price_id := o.price_id;
         IF NEW.unit_price IS NULL THEN
-            NEW.unit_price := pr.unit_price;
+            NEW.unit_price := o.unit_price;
         END IF;
     ELSE
         NEW.unit_cost := OLD.unit_cost;
@@ -687,7 +716,11 @@ BEGIN
     IF NEW.line_no IS NULL THEN
         SELECT coalesce(max(line_no), 0) + 1 INTO NEW.line_no FROM orders.order_line WHERE order_id = o.id;
     END IF;
-    UPDATE orders."order" SET updated_at = now() WHERE id = o.id AND updated_at <> now();
+    -- The version bump: the first line change of a transaction updates the
+    -- order (whose trigger bumps version), later ones find it done.
+    IF o.updated_at <> now() THEN
+        UPDATE orders."order" SET updated_at = now() WHERE id = o.id;
+    END IF;
     RETURN NEW;
 END
 $$;

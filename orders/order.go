@@ -1,11 +1,15 @@
 package orders
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
 
 	"github.com/messina-oms/messina/queries"
@@ -98,52 +102,184 @@ func (s *Service) CreateOrder(ctx context.Context, in OrderInput) (Order, error)
 	if err := fe.err(); err != nil {
 		return Order{}, err
 	}
-	var out Order
-	err := s.inTx(ctx, func(q *queries.Queries) error {
-		cust, err := q.CustomerGet(ctx, in.CustomerID)
-		if err != nil {
-			if e := translate(err, CodeCustomerNotFound, ""); ErrorCode(e) != CodeCustomerNotFound {
-				return e
-			}
-			fe.add("customer_id", "does not exist or is not visible")
-			return fe.err()
-		}
-		site := in.SiteID
-		if site == "" {
-			site = cust.SiteID
-		} else if site != cust.SiteID {
-			fe.add("customer_id", "belongs to site %s, not %s", cust.SiteID, site)
-		}
-		currency := in.Currency
-		if currency == "" {
-			currency = cust.Currency
-		}
-		for i, l := range in.Lines {
-			checkLineCurrency(&fe, fmt.Sprintf("lines[%d].", i), l, currency)
-		}
-		if err := fe.err(); err != nil {
-			return err
-		}
-		o, err := q.OrderCreate(ctx, queries.OrderCreateParams{
-			SiteID: site, LegalEntityID: in.LegalEntityID, CustomerID: in.CustomerID, Salesperson: in.Salesperson,
-			Currency: currency, PoNumber: strPtr(in.PONumber), Notes: in.Notes,
-		})
-		if err != nil {
-			return translate(err, CodeOrderNotFound, "")
-		}
-		for i, l := range in.Lines {
-			if err := insertLine(ctx, q, o.ID, l, fmt.Sprintf("lines[%d].", i)); err != nil {
-				return err
-			}
-		}
-		out, err = loadOrder(ctx, q, o.ID)
-		return err
-	})
+	out, err := s.createOrder(ctx, in, false)
+	var le *linesError
+	if errors.As(err, &le) {
+		// The database refused the lines, inserted by one statement, as a
+		// whole; that transaction wrote nothing. Do it again line by line
+		// so that the error names the line ("lines[2].product_id").
+		out, err = s.createOrder(ctx, in, true)
+	}
 	if err != nil {
 		return Order{}, wrap(err, "create order")
 	}
 	s.log.InfoContext(ctx, "order created", "order", out.Number, "site", out.SiteID, "lines", len(out.Lines))
 	return out, nil
+}
+
+// linesError is the failure of the one statement that inserts all lines
+// (or all splits) of a new order: it cannot say which line failed.
+type linesError struct{ err error }
+
+func (e *linesError) Error() string { return e.err.Error() }
+func (e *linesError) Unwrap() error { return e.err }
+
+// createOrder creates the order in one transaction. perLine inserts the
+// lines one statement each and reads the order back; otherwise all lines
+// and all splits take one statement each and the order is built from what
+// the inserts returned, which is what a read back would find.
+func (s *Service) createOrder(ctx context.Context, in OrderInput, perLine bool) (Order, error) {
+	var out Order
+	err := s.inTx(ctx, func(q *queries.Queries) error {
+		var fe fieldErrors
+		o, err := q.OrderCreate(ctx, queries.OrderCreateParams{
+			SiteID: strPtr(in.SiteID), LegalEntityID: in.LegalEntityID, CustomerID: in.CustomerID, Salesperson: in.Salesperson,
+			Currency: strPtr(in.Currency), PoNumber: strPtr(in.PONumber), Notes: in.Notes,
+		})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return customerError(ctx, q, in)
+		}
+		if err != nil {
+			return translate(err, CodeOrderNotFound, "")
+		}
+		for i, l := range in.Lines {
+			checkLineCurrency(&fe, fmt.Sprintf("lines[%d].", i), l, o.Currency)
+		}
+		if err := fe.err(); err != nil {
+			return err
+		}
+		if perLine {
+			for i, l := range in.Lines {
+				if err := insertLine(ctx, q, o.ID, l, fmt.Sprintf("lines[%d].", i)); err != nil {
+					return err
+				}
+			}
+			out, err = loadOrder(ctx, q, o.ID)
+			return err
+		}
+		out = orderFrom(o)
+		out.Lines, err = insertLines(ctx, q, o.ID, in.Lines)
+		if err != nil {
+			return err
+		}
+		out.Totals = totalsOf(out.Lines)
+		return nil
+	})
+	return out, err
+}
+
+// customerError says why OrderCreate found no customer: unknown or
+// invisible, or of another site than asked. It also checks the lines'
+// currencies against the order's, so that one answer lists every field.
+func customerError(ctx context.Context, q *queries.Queries, in OrderInput) error {
+	var fe fieldErrors
+	cust, err := q.CustomerGet(ctx, in.CustomerID)
+	if err != nil {
+		if e := translate(err, CodeCustomerNotFound, ""); ErrorCode(e) != CodeCustomerNotFound {
+			return e
+		}
+		fe.add("customer_id", "does not exist or is not visible")
+		return fe.err()
+	}
+	if in.SiteID != "" && in.SiteID != cust.SiteID {
+		fe.add("customer_id", "belongs to site %s, not %s", cust.SiteID, in.SiteID)
+	}
+	currency := in.Currency
+	if currency == "" {
+		currency = cust.Currency
+	}
+	for i, l := range in.Lines {
+		checkLineCurrency(&fe, fmt.Sprintf("lines[%d].", i), l, currency)
+	}
+	if err := fe.err(); err != nil {
+		return err
+	}
+	return fmt.Errorf("customer %s: no order created", in.CustomerID)
+}
+
+// insertLines inserts all lines of a new order, numbered from 1, and all
+// their splits, one statement each, and returns them in line order. Any
+// failure is a *linesError.
+func insertLines(ctx context.Context, q *queries.Queries, orderID uuid.UUID, lines []LineInput) ([]Line, error) {
+	if len(lines) == 0 {
+		return []Line{}, nil
+	}
+	p := queries.OrderLinesCreateParams{
+		OrderID: orderID, ProductIds: make([]uuid.UUID, len(lines)), Descriptions: make([]string, len(lines)),
+		BillingFrequencies: make([]string, len(lines)), TermMonths: make([]int32, len(lines)),
+		Quantities: make([]decimal.Decimal, len(lines)), UnitPrices: make([]string, len(lines)),
+		DiscountPcts: make([]decimal.Decimal, len(lines)), Currencies: make([]string, len(lines)),
+	}
+	var sp queries.OrderLineSplitsCreateParams
+	for i, l := range lines {
+		p.ProductIds[i], p.Descriptions[i], p.BillingFrequencies[i] = l.ProductID, l.Description, string(l.BillingFrequency)
+		p.TermMonths[i], p.Quantities[i], p.DiscountPcts[i], p.Currencies[i] = int32(l.TermMonths), l.Quantity, l.DiscountPct, l.Currency
+		if l.UnitPrice.Valid {
+			p.UnitPrices[i] = l.UnitPrice.Decimal.String()
+		}
+	}
+	rows, err := q.OrderLinesCreate(ctx, p)
+	if err != nil {
+		return nil, &linesError{translate(err, CodeOrderNotFound, "lines.")}
+	}
+	if len(rows) != len(lines) {
+		return nil, fmt.Errorf("order lines: %d of %d inserted", len(rows), len(lines))
+	}
+	slices.SortFunc(rows, func(a, b queries.OrdersOrderLine) int { return cmp.Compare(a.LineNo, b.LineNo) })
+	out := make([]Line, len(rows))
+	for i, r := range rows {
+		out[i] = lineFrom(r)
+		for _, s := range lines[i].Splits {
+			sp.LineIds = append(sp.LineIds, r.ID)
+			sp.Salespeople = append(sp.Salespeople, s.Salesperson)
+			sp.SharePcts = append(sp.SharePcts, s.SharePct)
+		}
+	}
+	if len(sp.LineIds) == 0 {
+		return out, nil
+	}
+	splits, err := q.OrderLineSplitsCreate(ctx, sp)
+	if err != nil {
+		return nil, &linesError{translate(err, CodeLineNotFound, "lines.splits.")}
+	}
+	if len(splits) != len(sp.LineIds) {
+		return nil, fmt.Errorf("order line splits: %d of %d inserted", len(splits), len(sp.LineIds))
+	}
+	// Lists of splits are ordered by salesperson, as loadOrder reads them.
+	slices.SortFunc(splits, func(a, b queries.OrdersOrderLineSplit) int { return strings.Compare(a.Salesperson, b.Salesperson) })
+	for i := range out {
+		for _, s := range splits {
+			if s.LineID == out[i].ID {
+				out[i].Splits = append(out[i].Splits, Split{Salesperson: s.Salesperson, SharePct: s.SharePct})
+			}
+		}
+	}
+	return out, nil
+}
+
+// totalsOf adds up lines as the orders.order_total view does, to the cent,
+// and in the same form as read from it: the view's amounts have 2 decimal
+// places, and zero comes back from the driver as a plain 0.
+func totalsOf(lines []Line) Totals {
+	var oneOff, mrr, value, cost decimal.Decimal
+	for _, l := range lines {
+		if l.Kind == OneOff {
+			oneOff = oneOff.Add(l.NetAmount)
+		} else {
+			mrr = mrr.Add(l.NetAmount)
+		}
+		value = value.Add(l.Value)
+		cost = cost.Add(l.Cost)
+	}
+	return totalsFrom(len(lines), asRead(oneOff), asRead(mrr), asRead(value), asRead(cost), asRead(value.Sub(cost)))
+}
+
+// asRead gives an amount the form a numeric(p, 2) column is decoded into.
+func asRead(d decimal.Decimal) decimal.Decimal {
+	if d.IsZero() {
+		return decimal.Zero
+	}
+	return d.Round(2)
 }
 
 func insertLine(ctx context.Context, q *queries.Queries, orderID uuid.UUID, in LineInput, prefix string) error {

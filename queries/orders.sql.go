@@ -48,31 +48,37 @@ func (q *Queries) OrderApprovalList(ctx context.Context, orderID uuid.UUID) ([]O
 const orderCreate = `-- name: OrderCreate :one
 
 INSERT INTO orders."order" (site_id, legal_entity_id, customer_id, salesperson, currency, po_number, notes)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+SELECT c.site_id, $1, c.id, $2, coalesce($3::text, c.currency),
+       $4, $5
+FROM core.customer c
+WHERE c.id = $6 AND ($7::text IS NULL OR c.site_id = $7::text)
 RETURNING id, number, site_id, legal_entity_id, customer_id, salesperson, currency, po_number, notes, order_date, status, status_reason, transition_reason, status_changed_at, status_changed_by, approval_required, approval_reason, created_at, created_by, updated_at, version
 `
 
 type OrderCreateParams struct {
-	SiteID        string
 	LegalEntityID uuid.UUID
-	CustomerID    uuid.UUID
 	Salesperson   string
-	Currency      string
+	Currency      *string
 	PoNumber      *string
 	Notes         string
+	CustomerID    uuid.UUID
+	SiteID        *string
 }
 
 // Orders, lines, transitions and approvals. The lifecycle rules are in the
 // triggers of migration 00004; these queries only ask for changes.
+// Creates a draft order for a visible customer of @site_id (any of the
+// customer's when NULL), in @currency (the customer's when NULL). No row
+// when the customer is unknown, invisible or of another site.
 func (q *Queries) OrderCreate(ctx context.Context, arg OrderCreateParams) (OrdersOrder, error) {
 	row := q.db.QueryRow(ctx, orderCreate,
-		arg.SiteID,
 		arg.LegalEntityID,
-		arg.CustomerID,
 		arg.Salesperson,
 		arg.Currency,
 		arg.PoNumber,
 		arg.Notes,
+		arg.CustomerID,
+		arg.SiteID,
 	)
 	var i OrdersOrder
 	err := row.Scan(
@@ -320,11 +326,55 @@ const orderLineSplitList = `-- name: OrderLineSplitList :many
 SELECT s.line_id, s.site_id, s.salesperson, s.share_pct FROM orders.order_line_split s
 JOIN orders.order_line l ON l.id = s.line_id
 WHERE l.order_id = $1
-ORDER BY s.line_id, s.salesperson
+ORDER BY s.line_id, s.salesperson COLLATE "C"
 `
 
 func (q *Queries) OrderLineSplitList(ctx context.Context, orderID uuid.UUID) ([]OrdersOrderLineSplit, error) {
 	rows, err := q.db.Query(ctx, orderLineSplitList, orderID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []OrdersOrderLineSplit
+	for rows.Next() {
+		var i OrdersOrderLineSplit
+		if err := rows.Scan(
+			&i.LineID,
+			&i.SiteID,
+			&i.Salesperson,
+			&i.SharePct,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const orderLineSplitsCreate = `-- name: OrderLineSplitsCreate :many
+INSERT INTO orders.order_line_split (line_id, site_id, salesperson, share_pct)
+SELECT l.id, l.site_id, s.salesperson, s.share_pct
+FROM (
+    SELECT unnest($1::uuid[]) AS line_id, unnest($2::text[]) AS salesperson,
+           unnest($3::numeric[]) AS share_pct, generate_series(1, cardinality($1::uuid[])) AS n
+) s
+JOIN orders.order_line l ON l.id = s.line_id
+ORDER BY s.n
+RETURNING line_id, site_id, salesperson, share_pct
+`
+
+type OrderLineSplitsCreateParams struct {
+	LineIds     []uuid.UUID
+	Salespeople []string
+	SharePcts   []decimal.Decimal
+}
+
+// Splits of several lines in one statement.
+func (q *Queries) OrderLineSplitsCreate(ctx context.Context, arg OrderLineSplitsCreateParams) ([]OrdersOrderLineSplit, error) {
+	rows, err := q.db.Query(ctx, orderLineSplitsCreate, arg.LineIds, arg.Salespeople, arg.SharePcts)
 	if err != nil {
 		return nil, err
 	}
@@ -406,6 +456,91 @@ func (q *Queries) OrderLineUpdate(ctx context.Context, arg OrderLineUpdateParams
 		&i.LineCost,
 	)
 	return i, err
+}
+
+const orderLinesCreate = `-- name: OrderLinesCreate :many
+INSERT INTO orders.order_line (
+    order_id, site_id, line_no, product_id, description, billing_frequency, term_months,
+    quantity, unit_price, discount_pct, currency)
+SELECT $1, '', l.line_no, l.product_id, l.description,
+       nullif(l.billing_frequency, '')::core.billing_frequency, nullif(l.term_months, 0),
+       l.quantity, nullif(l.unit_price, '')::numeric, l.discount_pct, nullif(l.currency, '')
+FROM (
+    SELECT unnest($2::uuid[]) AS product_id, unnest($3::text[]) AS description,
+           unnest($4::text[]) AS billing_frequency, unnest($5::integer[]) AS term_months,
+           unnest($6::numeric[]) AS quantity, unnest($7::text[]) AS unit_price,
+           unnest($8::numeric[]) AS discount_pct, unnest($9::text[]) AS currency,
+           generate_series(1, cardinality($2::uuid[])) AS line_no
+) l
+ORDER BY l.line_no
+RETURNING id, order_id, site_id, line_no, product_id, description, kind, billing_frequency, term_months, quantity, unit_price, unit_cost, discount_pct, currency, price_id, created_at, periods, net_amount, cost_amount, line_value, line_cost
+`
+
+type OrderLinesCreateParams struct {
+	OrderID            uuid.UUID
+	ProductIds         []uuid.UUID
+	Descriptions       []string
+	BillingFrequencies []string
+	TermMonths         []int32
+	Quantities         []decimal.Decimal
+	UnitPrices         []string
+	DiscountPcts       []decimal.Decimal
+	Currencies         []string
+}
+
+// All lines of a new order in one statement, numbered 1, 2, ... in array
+// order; the line trigger fills and checks each as for a single line.
+// Empty strings and 0 mean "not given" (NULL), as for OrderLineCreate.
+func (q *Queries) OrderLinesCreate(ctx context.Context, arg OrderLinesCreateParams) ([]OrdersOrderLine, error) {
+	rows, err := q.db.Query(ctx, orderLinesCreate,
+		arg.OrderID,
+		arg.ProductIds,
+		arg.Descriptions,
+		arg.BillingFrequencies,
+		arg.TermMonths,
+		arg.Quantities,
+		arg.UnitPrices,
+		arg.DiscountPcts,
+		arg.Currencies,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []OrdersOrderLine
+	for rows.Next() {
+		var i OrdersOrderLine
+		if err := rows.Scan(
+			&i.ID,
+			&i.OrderID,
+			&i.SiteID,
+			&i.LineNo,
+			&i.ProductID,
+			&i.Description,
+			&i.Kind,
+			&i.BillingFrequency,
+			&i.TermMonths,
+			&i.Quantity,
+			&i.UnitPrice,
+			&i.UnitCost,
+			&i.DiscountPct,
+			&i.Currency,
+			&i.PriceID,
+			&i.CreatedAt,
+			&i.Periods,
+			&i.NetAmount,
+			&i.CostAmount,
+			&i.LineValue,
+			&i.LineCost,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const orderList = `-- name: OrderList :many

@@ -30,6 +30,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -52,9 +53,23 @@ func main() {
 	n := flag.Int("n", 2000, "requests per measured round and target")
 	c := flag.Int("c", 8, "concurrent clients")
 	rounds := flag.Int("rounds", 3, "measured rounds per target, alternating, after a warm-up")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (servers and load) to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench/orders:", err)
+			os.Exit(1)
+		}
+		defer f.Close()
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(context.Background(), *n, *c, *rounds); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/orders:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }

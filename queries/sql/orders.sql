@@ -1,9 +1,15 @@
 -- Orders, lines, transitions and approvals. The lifecycle rules are in the
 -- triggers of migration 00004; these queries only ask for changes.
 
+-- Creates a draft order for a visible customer of @site_id (any of the
+-- customer's when NULL), in @currency (the customer's when NULL). No row
+-- when the customer is unknown, invisible or of another site.
 -- name: OrderCreate :one
 INSERT INTO orders."order" (site_id, legal_entity_id, customer_id, salesperson, currency, po_number, notes)
-VALUES (@site_id, @legal_entity_id, @customer_id, @salesperson, @currency, sqlc.narg('po_number'), @notes)
+SELECT c.site_id, @legal_entity_id, c.id, @salesperson, coalesce(sqlc.narg('currency')::text, c.currency),
+       sqlc.narg('po_number'), @notes
+FROM core.customer c
+WHERE c.id = @customer_id AND (sqlc.narg('site_id')::text IS NULL OR c.site_id = sqlc.narg('site_id')::text)
 RETURNING *;
 
 -- name: OrderGet :one
@@ -60,6 +66,26 @@ VALUES (
     @quantity, sqlc.narg('unit_price'), @discount_pct, sqlc.narg('currency'))
 RETURNING *;
 
+-- All lines of a new order in one statement, numbered 1, 2, ... in array
+-- order; the line trigger fills and checks each as for a single line.
+-- Empty strings and 0 mean "not given" (NULL), as for OrderLineCreate.
+-- name: OrderLinesCreate :many
+INSERT INTO orders.order_line (
+    order_id, site_id, line_no, product_id, description, billing_frequency, term_months,
+    quantity, unit_price, discount_pct, currency)
+SELECT @order_id, '', l.line_no, l.product_id, l.description,
+       nullif(l.billing_frequency, '')::core.billing_frequency, nullif(l.term_months, 0),
+       l.quantity, nullif(l.unit_price, '')::numeric, l.discount_pct, nullif(l.currency, '')
+FROM (
+    SELECT unnest(@product_ids::uuid[]) AS product_id, unnest(@descriptions::text[]) AS description,
+           unnest(@billing_frequencies::text[]) AS billing_frequency, unnest(@term_months::integer[]) AS term_months,
+           unnest(@quantities::numeric[]) AS quantity, unnest(@unit_prices::text[]) AS unit_price,
+           unnest(@discount_pcts::numeric[]) AS discount_pct, unnest(@currencies::text[]) AS currency,
+           generate_series(1, cardinality(@product_ids::uuid[])) AS line_no
+) l
+ORDER BY l.line_no
+RETURNING *;
+
 -- name: OrderLineGet :one
 SELECT * FROM orders.order_line WHERE id = @id;
 
@@ -81,6 +107,18 @@ SELECT * FROM orders.order_line WHERE order_id = @order_id ORDER BY line_no;
 INSERT INTO orders.order_line_split (line_id, site_id, salesperson, share_pct)
 SELECT l.id, l.site_id, @salesperson, @share_pct FROM orders.order_line l WHERE l.id = @line_id;
 
+-- Splits of several lines in one statement.
+-- name: OrderLineSplitsCreate :many
+INSERT INTO orders.order_line_split (line_id, site_id, salesperson, share_pct)
+SELECT l.id, l.site_id, s.salesperson, s.share_pct
+FROM (
+    SELECT unnest(@line_ids::uuid[]) AS line_id, unnest(@salespeople::text[]) AS salesperson,
+           unnest(@share_pcts::numeric[]) AS share_pct, generate_series(1, cardinality(@line_ids::uuid[])) AS n
+) s
+JOIN orders.order_line l ON l.id = s.line_id
+ORDER BY s.n
+RETURNING *;
+
 -- name: OrderLineSplitDeleteAll :exec
 DELETE FROM orders.order_line_split WHERE line_id = @line_id;
 
@@ -88,7 +126,7 @@ DELETE FROM orders.order_line_split WHERE line_id = @line_id;
 SELECT s.* FROM orders.order_line_split s
 JOIN orders.order_line l ON l.id = s.line_id
 WHERE l.order_id = @order_id
-ORDER BY s.line_id, s.salesperson;
+ORDER BY s.line_id, s.salesperson COLLATE "C";
 
 -- name: OrderTransitionList :many
 SELECT * FROM orders.order_transition WHERE order_id = @order_id ORDER BY id;
