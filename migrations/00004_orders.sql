@@ -245,22 +245,28 @@ CREATE TRIGGER price_guard BEFORE INSERT OR UPDATE ON core.price
 -- customer's own price when one is in force, else the site's standard price;
 -- the cost is the customer row's when set, else the standard cost. No row
 -- when neither book prices the product. Row-level security applies.
+-- At most one standard book per site and currency, and one book per
+-- customer and currency, can match: each lookup finds its book by a unique
+-- index, then the latest price of the product in that book by price_product,
+-- without sorting.
 CREATE FUNCTION core.price_at(site text, customer uuid, product uuid, currency text, on_date date)
     RETURNS TABLE (unit_price numeric, unit_cost numeric, price_id uuid, source text)
     LANGUAGE sql STABLE
     AS $$
         WITH std AS (
-            SELECT p.id, p.unit_price, p.unit_cost FROM core.price p
-              JOIN core.price_book b ON b.id = p.price_book_id
+            SELECT p.id, p.unit_price, p.unit_cost FROM core.price_book b
+             CROSS JOIN LATERAL (
+                   SELECT p.id, p.unit_price, p.unit_cost FROM core.price p
+                    WHERE p.price_book_id = b.id AND p.product_id = product AND p.effective_from <= on_date
+                    ORDER BY p.effective_from DESC LIMIT 1) p
              WHERE b.site_id = site AND b.customer_id IS NULL AND b.currency = price_at.currency
-               AND p.product_id = product AND p.effective_from <= on_date
-             ORDER BY p.effective_from DESC LIMIT 1
         ), cust AS (
-            SELECT p.id, p.unit_price, p.unit_cost FROM core.price p
-              JOIN core.price_book b ON b.id = p.price_book_id
-             WHERE b.site_id = site AND b.customer_id = customer AND b.currency = price_at.currency
-               AND p.product_id = product AND p.effective_from <= on_date
-             ORDER BY p.effective_from DESC LIMIT 1
+            SELECT p.id, p.unit_price, p.unit_cost FROM core.price_book b
+             CROSS JOIN LATERAL (
+                   SELECT p.id, p.unit_price, p.unit_cost FROM core.price p
+                    WHERE p.price_book_id = b.id AND p.product_id = product AND p.effective_from <= on_date
+                    ORDER BY p.effective_from DESC LIMIT 1) p
+             WHERE b.customer_id = customer AND b.currency = price_at.currency AND b.site_id = site
         )
         SELECT coalesce(c.unit_price, s.unit_price), coalesce(c.unit_cost, s.unit_cost),
                coalesce(c.id, s.id), CASE WHEN c.id IS NOT NULL THEN 'customer' ELSE 'standard' END
