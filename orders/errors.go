@@ -149,7 +149,6 @@ const (
 var constraintFields = map[string]string{
 	"order_legal_entity_id_site_id_fkey":  "legal_entity_id",
 	"order_customer_id_site_id_fkey":      "customer_id",
-	"order_site_id_fkey":                  "site_id",
 	"order_line_product_id_fkey":          "product_id",
 	"order_line_order_id_site_id_fkey":    "order_id",
 	"price_book_customer_id_site_id_fkey": "customer_id",

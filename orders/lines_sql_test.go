@@ -118,3 +118,31 @@ func TestMultiRowLineStatementsFollowTheLineRules(t *testing.T) {
 		t.Fatalf("line numbers %d, %d; version %d", got.Lines[n-2].LineNo, got.Lines[n-1].LineNo, got.Version)
 	}
 }
+
+// Orders and lines get version 7 UUIDs by default: time-ordered keys, so
+// that a high insert rate writes the right edge of their indexes.
+func TestOrderAndLineIDsAreTimeOrderedUUIDs(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	first := b.bigOrder(t)
+	second := b.bigOrder(t)
+	for _, o := range []orders.Order{first, second} {
+		if o.ID.Version() != 7 || o.Lines[0].ID.Version() != 7 {
+			t.Fatalf("order %s and line %s are not version 7 UUIDs", o.ID, o.Lines[0].ID)
+		}
+	}
+	// The first 48 bits are the creation time in milliseconds.
+	if string(second.ID[:6]) < string(first.ID[:6]) {
+		t.Fatalf("a later order has a smaller time prefix: %s then %s", first.ID, second.ID)
+	}
+	ms := func(id [16]byte) int64 {
+		var v int64
+		for _, c := range id[:6] {
+			v = v<<8 | int64(c)
+		}
+		return v
+	}
+	if d := ms(first.ID) - first.CreatedAt.UnixMilli(); d < -1000 || d > 1000 {
+		t.Fatalf("the id's time is %d ms away from created_at", d)
+	}
+}
