@@ -98,11 +98,11 @@ func (s *Server) orderOwner(r *http.Request) (filestore.Owner, error) {
 	}
 	// Row-level security makes another site's order as absent as an
 	// unknown one: both answer 404.
-	o, err := s.orders.GetOrder(r.Context(), id)
+	site, err := s.orders.OrderSite(r.Context(), id)
 	if err != nil {
 		return filestore.Owner{}, err
 	}
-	return filestore.Owner{Type: filestore.OwnerOrder, ID: o.ID, Site: o.SiteID}, nil
+	return filestore.Owner{Type: filestore.OwnerOrder, ID: id, Site: site}, nil
 }
 
 func (s *Server) createOrderAttachment(w http.ResponseWriter, r *http.Request) error {

@@ -193,7 +193,7 @@ func (s *Server) orderHistory(w http.ResponseWriter, r *http.Request) error {
 	}
 	// The order must be visible to the caller's sites; the log itself is not
 	// site-isolated, so this check is what keeps other sites' history out.
-	if _, err := s.orders.GetOrder(r.Context(), id); err != nil {
+	if _, err := s.orders.OrderSite(r.Context(), id); err != nil {
 		return err
 	}
 	var page audit.Page
@@ -223,7 +223,7 @@ func (s *Server) orderAsOf(w http.ResponseWriter, r *http.Request) error {
 	if len(fields) > 0 {
 		return validationProblem("invalid as_of", fields...)
 	}
-	if _, err := s.orders.GetOrder(r.Context(), id); err != nil {
+	if _, err := s.orders.OrderSite(r.Context(), id); err != nil {
 		return err
 	}
 	var o audit.OrderAsOf

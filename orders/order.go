@@ -323,6 +323,19 @@ func (s *Service) GetOrder(ctx context.Context, id uuid.UUID) (Order, error) {
 	return out, wrap(err, "get order")
 }
 
+// OrderSite returns the site of an order visible to the caller, or an
+// ErrNotFound error (code order_not_found) for an unknown or invisible one:
+// a cheap existence check for records attached to orders.
+func (s *Service) OrderSite(ctx context.Context, id uuid.UUID) (string, error) {
+	var site string
+	err := s.inTx(ctx, func(q *queries.Queries) error {
+		var err error
+		site, err = q.OrderSiteGet(ctx, id)
+		return translate(err, CodeOrderNotFound, "")
+	})
+	return site, wrap(err, "order site")
+}
+
 // loadOrder reads an order, its lines, splits and totals in the caller's
 // transaction, so they are consistent with each other.
 func loadOrder(ctx context.Context, q *queries.Queries, id uuid.UUID) (Order, error) {

@@ -742,6 +742,19 @@ func (q *Queries) OrderSetStatus(ctx context.Context, arg OrderSetStatusParams) 
 	return i, err
 }
 
+const orderSiteGet = `-- name: OrderSiteGet :one
+SELECT site_id FROM orders."order" WHERE id = $1
+`
+
+// The site of an order, for callers that only need to know it exists, is
+// visible and where it belongs (attachments).
+func (q *Queries) OrderSiteGet(ctx context.Context, id uuid.UUID) (string, error) {
+	row := q.db.QueryRow(ctx, orderSiteGet, id)
+	var site_id string
+	err := row.Scan(&site_id)
+	return site_id, err
+}
+
 const orderTotalGet = `-- name: OrderTotalGet :one
 SELECT order_id, site_id, currency, line_count, one_off_amount, mrr, total_value, total_cost, margin FROM orders.order_total WHERE order_id = $1
 `

@@ -6,6 +6,7 @@ package pgpool
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	pgxdecimal "github.com/jackc/pgx-shopspring-decimal"
 	"github.com/jackc/pgx/v5"
@@ -21,6 +22,12 @@ func Open(ctx context.Context, url, applicationName string) (*pgxpool.Pool, erro
 	}
 	if applicationName != "" {
 		cfg.ConnConfig.RuntimeParams["application_name"] = applicationName
+	}
+	// pgxpool's default (4 on a small machine) starves a server whose
+	// requests each hold a connection briefly; pool_max_conns in the URL
+	// still wins.
+	if !strings.Contains(url, "pool_max_conns") {
+		cfg.MaxConns = 16
 	}
 	Configure(cfg)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)

@@ -136,3 +136,8 @@ SELECT * FROM orders.approval WHERE order_id = @order_id ORDER BY id;
 
 -- name: StatusTransitionsFrom :many
 SELECT * FROM orders.status_transition WHERE from_status = @from_status ORDER BY to_status;
+
+-- name: OrderSiteGet :one
+-- The site of an order, for callers that only need to know it exists, is
+-- visible and where it belongs (attachments).
+SELECT site_id FROM orders."order" WHERE id = @id;
