@@ -272,3 +272,17 @@ func lineDesc(l contracts.InvoiceLine) string {
 func dec(s string) decimal.Decimal              { return decimal.RequireFromString(s) }
 func date(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
 func ptr[T any](v T) *T                         { return &v }
+
+// appErr runs sql as the application and returns the error as the
+// service would see it (translated), to check database rules that no
+// service method would break.
+func appErr(b *testBundle, sql string, args ...any) error {
+	return contracts.TranslateForTest(b.appExec(sql, args...))
+}
+
+// ownerErr is appErr as the schema owner, who has every privilege: what
+// it cannot do, no one can.
+func ownerErr(b *testBundle, sql string, args ...any) error {
+	_, err := b.db.Owner.Exec(context.Background(), sql, args...)
+	return contracts.TranslateForTest(err)
+}
