@@ -397,7 +397,7 @@ func (s *Service) CreditInvoice(ctx context.Context, invoiceID uuid.UUID, issueD
 			if !l.Amount.IsPositive() {
 				return CreditNote{}, validation(fmt.Sprintf("lines[%d].amount", i), "must be positive")
 			}
-			js[i] = jline{l.InvoiceLineID, l.Amount}
+			js[i] = jline(l)
 		}
 		var err error
 		if raw, err = json.Marshal(js); err != nil {
