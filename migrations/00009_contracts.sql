@@ -907,6 +907,18 @@ CREATE FUNCTION billing.due_lines(p_run_id uuid) RETURNS TABLE (
           JOIN core.site s ON s.id = ir.site_id
          CROSS JOIN LATERAL core.site_rules(ir.site_id, ir.run_date) r
          WHERE ir.id = p_run_id
+    ), starts AS MATERIALIZED (
+        -- Lines billed to the same day at the same frequency have the same
+        -- periods to come: generate them once per (day, frequency), a
+        -- handful, rather than once per line, and hash-join them back.
+        SELECT DISTINCT l.billed_through + 1 AS from_day, l.billing_frequency
+          FROM run JOIN contracts.contract_line l ON l.site_id = run.site_id AND l.billed_through < run.run_date
+    ), periods AS MATERIALIZED (
+        SELECT st.from_day, st.billing_frequency, g::date AS ps,
+               (g + make_interval(months => core.frequency_months(st.billing_frequency)))::date - 1 AS pe
+          FROM starts st, run,
+               generate_series(billing.period_start(st.from_day, st.billing_frequency)::timestamp, run.run_date::timestamp,
+                               make_interval(months => core.frequency_months(st.billing_frequency))) g
     ), due AS MATERIALIZED (
         SELECT l.contract_id, l.id AS contract_line_id, c.customer_id, c.legal_entity_id, c.currency, l.description,
                l.quantity, l.unit_price, l.discount_pct, l.unit_cost, x.f, x.bill_end, p.ps, p.pe,
@@ -914,13 +926,10 @@ CREATE FUNCTION billing.due_lines(p_run_id uuid) RETURNS TABLE (
           FROM run
           JOIN contracts.contract_line l ON l.site_id = run.site_id AND l.billed_through < run.run_date
           JOIN contracts.contract c ON c.id = l.contract_id
+          JOIN periods p ON p.from_day = l.billed_through + 1 AND p.billing_frequency = l.billing_frequency
          CROSS JOIN LATERAL (
                SELECT core.frequency_months(l.billing_frequency) AS f,
                       least(c.term_end, coalesce(c.end_date, c.term_end), coalesce(l.end_date, c.term_end)) AS bill_end) x
-         CROSS JOIN LATERAL (
-               SELECT g::date AS ps, (g + make_interval(months => x.f))::date - 1 AS pe
-                 FROM generate_series(billing.period_start(l.billed_through + 1, l.billing_frequency)::timestamp,
-                                      run.run_date::timestamp, make_interval(months => x.f)) g) p
          WHERE l.billed_through < x.bill_end
            AND greatest(p.ps, l.billed_through + 1) <= least(p.pe, x.bill_end)
            AND CASE l.billing_timing WHEN 'advance' THEN greatest(p.ps, l.billed_through + 1) <= run.run_date
