@@ -719,7 +719,7 @@ VALUES (
     $1, $2, $3, $4, $5, $6,
     $7, $8, $9, $10, $11, $12,
     $13, $14, $15, $16)
-RETURNING site_id, effective_from, billing_timing, proration, default_renewal_months, notice_days, cancellation_policy, invoice_number_format, tax_rate, reverse_charge, rounding, rounding_scale, currency, timezone, approval_amount_threshold, approval_min_margin_pct, created_at, created_by
+RETURNING site_id, effective_from, billing_timing, proration, default_renewal_months, notice_days, cancellation_policy, invoice_number_format, tax_rate, reverse_charge, rounding, rounding_scale, currency, timezone, approval_amount_threshold, approval_min_margin_pct, created_at, created_by, contract_grouping
 `
 
 type SiteSettingCreateParams struct {
@@ -780,12 +780,13 @@ func (q *Queries) SiteSettingCreate(ctx context.Context, arg SiteSettingCreatePa
 		&i.ApprovalMinMarginPct,
 		&i.CreatedAt,
 		&i.CreatedBy,
+		&i.ContractGrouping,
 	)
 	return i, err
 }
 
 const siteSettingInForce = `-- name: SiteSettingInForce :one
-SELECT site_id, effective_from, billing_timing, proration, default_renewal_months, notice_days, cancellation_policy, invoice_number_format, tax_rate, reverse_charge, rounding, rounding_scale, currency, timezone, approval_amount_threshold, approval_min_margin_pct, created_at, created_by FROM core.site_rules($1, $2::date)
+SELECT site_id, effective_from, billing_timing, proration, default_renewal_months, notice_days, cancellation_policy, invoice_number_format, tax_rate, reverse_charge, rounding, rounding_scale, currency, timezone, approval_amount_threshold, approval_min_margin_pct, created_at, created_by, contract_grouping FROM core.site_rules($1, $2::date)
 `
 
 type SiteSettingInForceParams struct {
@@ -815,12 +816,13 @@ func (q *Queries) SiteSettingInForce(ctx context.Context, arg SiteSettingInForce
 		&i.ApprovalMinMarginPct,
 		&i.CreatedAt,
 		&i.CreatedBy,
+		&i.ContractGrouping,
 	)
 	return i, err
 }
 
 const siteSettingList = `-- name: SiteSettingList :many
-SELECT site_id, effective_from, billing_timing, proration, default_renewal_months, notice_days, cancellation_policy, invoice_number_format, tax_rate, reverse_charge, rounding, rounding_scale, currency, timezone, approval_amount_threshold, approval_min_margin_pct, created_at, created_by FROM core.site_setting WHERE site_id = $1 ORDER BY effective_from
+SELECT site_id, effective_from, billing_timing, proration, default_renewal_months, notice_days, cancellation_policy, invoice_number_format, tax_rate, reverse_charge, rounding, rounding_scale, currency, timezone, approval_amount_threshold, approval_min_margin_pct, created_at, created_by, contract_grouping FROM core.site_setting WHERE site_id = $1 ORDER BY effective_from
 `
 
 func (q *Queries) SiteSettingList(ctx context.Context, siteID string) ([]CoreSiteSetting, error) {
@@ -851,6 +853,7 @@ func (q *Queries) SiteSettingList(ctx context.Context, siteID string) ([]CoreSit
 			&i.ApprovalMinMarginPct,
 			&i.CreatedAt,
 			&i.CreatedBy,
+			&i.ContractGrouping,
 		); err != nil {
 			return nil, err
 		}

@@ -15,6 +15,332 @@ import (
 	"github.com/shopspring/decimal"
 )
 
+type BillingInvoiceStatus string
+
+const (
+	BillingInvoiceStatusDraft  BillingInvoiceStatus = "draft"
+	BillingInvoiceStatusPosted BillingInvoiceStatus = "posted"
+	BillingInvoiceStatusVoid   BillingInvoiceStatus = "void"
+)
+
+func (e *BillingInvoiceStatus) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = BillingInvoiceStatus(s)
+	case string:
+		*e = BillingInvoiceStatus(s)
+	default:
+		return fmt.Errorf("unsupported scan type for BillingInvoiceStatus: %T", src)
+	}
+	return nil
+}
+
+type NullBillingInvoiceStatus struct {
+	BillingInvoiceStatus BillingInvoiceStatus
+	Valid                bool // Valid is true if BillingInvoiceStatus is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullBillingInvoiceStatus) Scan(value interface{}) error {
+	if value == nil {
+		ns.BillingInvoiceStatus, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.BillingInvoiceStatus.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullBillingInvoiceStatus) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.BillingInvoiceStatus), nil
+}
+
+func (e BillingInvoiceStatus) Valid() bool {
+	switch e {
+	case BillingInvoiceStatusDraft,
+		BillingInvoiceStatusPosted,
+		BillingInvoiceStatusVoid:
+		return true
+	}
+	return false
+}
+
+type BillingRunStatus string
+
+const (
+	BillingRunStatusPlanned   BillingRunStatus = "planned"
+	BillingRunStatusPreviewed BillingRunStatus = "previewed"
+	BillingRunStatusApproved  BillingRunStatus = "approved"
+	BillingRunStatusPosted    BillingRunStatus = "posted"
+	BillingRunStatusDiscarded BillingRunStatus = "discarded"
+)
+
+func (e *BillingRunStatus) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = BillingRunStatus(s)
+	case string:
+		*e = BillingRunStatus(s)
+	default:
+		return fmt.Errorf("unsupported scan type for BillingRunStatus: %T", src)
+	}
+	return nil
+}
+
+type NullBillingRunStatus struct {
+	BillingRunStatus BillingRunStatus
+	Valid            bool // Valid is true if BillingRunStatus is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullBillingRunStatus) Scan(value interface{}) error {
+	if value == nil {
+		ns.BillingRunStatus, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.BillingRunStatus.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullBillingRunStatus) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.BillingRunStatus), nil
+}
+
+func (e BillingRunStatus) Valid() bool {
+	switch e {
+	case BillingRunStatusPlanned,
+		BillingRunStatusPreviewed,
+		BillingRunStatusApproved,
+		BillingRunStatusPosted,
+		BillingRunStatusDiscarded:
+		return true
+	}
+	return false
+}
+
+type BillingSeriesKind string
+
+const (
+	BillingSeriesKindInvoice    BillingSeriesKind = "invoice"
+	BillingSeriesKindCreditNote BillingSeriesKind = "credit_note"
+)
+
+func (e *BillingSeriesKind) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = BillingSeriesKind(s)
+	case string:
+		*e = BillingSeriesKind(s)
+	default:
+		return fmt.Errorf("unsupported scan type for BillingSeriesKind: %T", src)
+	}
+	return nil
+}
+
+type NullBillingSeriesKind struct {
+	BillingSeriesKind BillingSeriesKind
+	Valid             bool // Valid is true if BillingSeriesKind is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullBillingSeriesKind) Scan(value interface{}) error {
+	if value == nil {
+		ns.BillingSeriesKind, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.BillingSeriesKind.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullBillingSeriesKind) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.BillingSeriesKind), nil
+}
+
+func (e BillingSeriesKind) Valid() bool {
+	switch e {
+	case BillingSeriesKindInvoice,
+		BillingSeriesKindCreditNote:
+		return true
+	}
+	return false
+}
+
+type ContractsCancelPolicy string
+
+const (
+	ContractsCancelPolicyImmediate   ContractsCancelPolicy = "immediate"
+	ContractsCancelPolicyEndOfPeriod ContractsCancelPolicy = "end_of_period"
+	ContractsCancelPolicyEndOfTerm   ContractsCancelPolicy = "end_of_term"
+	ContractsCancelPolicyOnDate      ContractsCancelPolicy = "on_date"
+)
+
+func (e *ContractsCancelPolicy) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = ContractsCancelPolicy(s)
+	case string:
+		*e = ContractsCancelPolicy(s)
+	default:
+		return fmt.Errorf("unsupported scan type for ContractsCancelPolicy: %T", src)
+	}
+	return nil
+}
+
+type NullContractsCancelPolicy struct {
+	ContractsCancelPolicy ContractsCancelPolicy
+	Valid                 bool // Valid is true if ContractsCancelPolicy is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullContractsCancelPolicy) Scan(value interface{}) error {
+	if value == nil {
+		ns.ContractsCancelPolicy, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.ContractsCancelPolicy.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullContractsCancelPolicy) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.ContractsCancelPolicy), nil
+}
+
+func (e ContractsCancelPolicy) Valid() bool {
+	switch e {
+	case ContractsCancelPolicyImmediate,
+		ContractsCancelPolicyEndOfPeriod,
+		ContractsCancelPolicyEndOfTerm,
+		ContractsCancelPolicyOnDate:
+		return true
+	}
+	return false
+}
+
+type ContractsContractStatus string
+
+const (
+	ContractsContractStatusActive      ContractsContractStatus = "active"
+	ContractsContractStatusNoticeGiven ContractsContractStatus = "notice_given"
+	ContractsContractStatusCancelled   ContractsContractStatus = "cancelled"
+	ContractsContractStatusEnded       ContractsContractStatus = "ended"
+)
+
+func (e *ContractsContractStatus) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = ContractsContractStatus(s)
+	case string:
+		*e = ContractsContractStatus(s)
+	default:
+		return fmt.Errorf("unsupported scan type for ContractsContractStatus: %T", src)
+	}
+	return nil
+}
+
+type NullContractsContractStatus struct {
+	ContractsContractStatus ContractsContractStatus
+	Valid                   bool // Valid is true if ContractsContractStatus is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullContractsContractStatus) Scan(value interface{}) error {
+	if value == nil {
+		ns.ContractsContractStatus, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.ContractsContractStatus.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullContractsContractStatus) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.ContractsContractStatus), nil
+}
+
+func (e ContractsContractStatus) Valid() bool {
+	switch e {
+	case ContractsContractStatusActive,
+		ContractsContractStatusNoticeGiven,
+		ContractsContractStatusCancelled,
+		ContractsContractStatusEnded:
+		return true
+	}
+	return false
+}
+
+type ContractsEtfRule string
+
+const (
+	ContractsEtfRuleNone      ContractsEtfRule = "none"
+	ContractsEtfRuleFixed     ContractsEtfRule = "fixed"
+	ContractsEtfRulePct       ContractsEtfRule = "pct"
+	ContractsEtfRuleRemaining ContractsEtfRule = "remaining"
+)
+
+func (e *ContractsEtfRule) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = ContractsEtfRule(s)
+	case string:
+		*e = ContractsEtfRule(s)
+	default:
+		return fmt.Errorf("unsupported scan type for ContractsEtfRule: %T", src)
+	}
+	return nil
+}
+
+type NullContractsEtfRule struct {
+	ContractsEtfRule ContractsEtfRule
+	Valid            bool // Valid is true if ContractsEtfRule is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullContractsEtfRule) Scan(value interface{}) error {
+	if value == nil {
+		ns.ContractsEtfRule, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.ContractsEtfRule.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullContractsEtfRule) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.ContractsEtfRule), nil
+}
+
+func (e ContractsEtfRule) Valid() bool {
+	switch e {
+	case ContractsEtfRuleNone,
+		ContractsEtfRuleFixed,
+		ContractsEtfRulePct,
+		ContractsEtfRuleRemaining:
+		return true
+	}
+	return false
+}
+
 type CoreBillingFrequency string
 
 const (
@@ -169,6 +495,57 @@ func (e CoreCancellationPolicy) Valid() bool {
 	case CoreCancellationPolicyEndOfTerm,
 		CoreCancellationPolicyEndOfNotice,
 		CoreCancellationPolicyImmediateWithFee:
+		return true
+	}
+	return false
+}
+
+type CoreContractGrouping string
+
+const (
+	CoreContractGroupingPerOrder    CoreContractGrouping = "per_order"
+	CoreContractGroupingPerCustomer CoreContractGrouping = "per_customer"
+)
+
+func (e *CoreContractGrouping) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = CoreContractGrouping(s)
+	case string:
+		*e = CoreContractGrouping(s)
+	default:
+		return fmt.Errorf("unsupported scan type for CoreContractGrouping: %T", src)
+	}
+	return nil
+}
+
+type NullCoreContractGrouping struct {
+	CoreContractGrouping CoreContractGrouping
+	Valid                bool // Valid is true if CoreContractGrouping is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullCoreContractGrouping) Scan(value interface{}) error {
+	if value == nil {
+		ns.CoreContractGrouping, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.CoreContractGrouping.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullCoreContractGrouping) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.CoreContractGrouping), nil
+}
+
+func (e CoreContractGrouping) Valid() bool {
+	switch e {
+	case CoreContractGroupingPerOrder,
+		CoreContractGroupingPerCustomer:
 		return true
 	}
 	return false
@@ -557,6 +934,191 @@ type AuditTableVersion struct {
 	Txid        pgtype.Uint64
 }
 
+type BillingCreditNote struct {
+	ID            uuid.UUID
+	InvoiceID     uuid.UUID
+	SiteID        string
+	LegalEntityID uuid.UUID
+	CustomerID    uuid.UUID
+	Currency      string
+	Number        string
+	Seq           int64
+	IssueDate     time.Time
+	Reason        string
+	Net           decimal.Decimal
+	Tax           decimal.Decimal
+	Total         decimal.Decimal
+	ContentHash   []byte
+	PrevHash      []byte
+	ChainHash     []byte
+	CreatedAt     time.Time
+	CreatedBy     string
+}
+
+type BillingCreditNoteLine struct {
+	ID            uuid.UUID
+	CreditNoteID  uuid.UUID
+	SiteID        string
+	InvoiceLineID uuid.UUID
+	Description   string
+	PeriodStart   time.Time
+	PeriodEnd     time.Time
+	Net           decimal.Decimal
+	Tax           decimal.Decimal
+}
+
+type BillingInvoice struct {
+	ID            uuid.UUID
+	RunID         uuid.UUID
+	SiteID        string
+	LegalEntityID uuid.UUID
+	CustomerID    uuid.UUID
+	Currency      string
+	Status        BillingInvoiceStatus
+	Number        *string
+	Seq           *int64
+	IssueDate     time.Time
+	DueDate       time.Time
+	ReverseCharge bool
+	CustomerVatID *string
+	Net           decimal.Decimal
+	Tax           decimal.Decimal
+	Total         decimal.Decimal
+	Cost          decimal.Decimal
+	ContentHash   []byte
+	PrevHash      []byte
+	ChainHash     []byte
+	PostedAt      *time.Time
+	VoidedAt      *time.Time
+}
+
+type BillingInvoiceLine struct {
+	ID             uuid.UUID
+	InvoiceID      uuid.UUID
+	SiteID         string
+	ContractID     uuid.UUID
+	ContractLineID *uuid.UUID
+	ChargeID       *uuid.UUID
+	Description    string
+	PeriodStart    time.Time
+	PeriodEnd      time.Time
+	Quantity       decimal.Decimal
+	UnitPrice      decimal.Decimal
+	DiscountPct    decimal.Decimal
+	Months         decimal.Decimal
+	Net            decimal.Decimal
+	TaxRate        decimal.Decimal
+	Tax            decimal.Decimal
+	Cost           decimal.Decimal
+}
+
+type BillingInvoiceRun struct {
+	ID           uuid.UUID
+	SiteID       string
+	RunDate      time.Time
+	Status       BillingRunStatus
+	InvoiceCount int32
+	LineCount    int32
+	CreatedAt    time.Time
+	CreatedBy    string
+	PreparedAt   *time.Time
+	ApprovedAt   *time.Time
+	ApprovedBy   *string
+	PostedAt     *time.Time
+	DiscardedAt  *time.Time
+}
+
+type BillingNumberSeries struct {
+	LegalEntityID uuid.UUID
+	Kind          BillingSeriesKind
+	SiteID        string
+	LastSeq       int64
+	LastHash      []byte
+}
+
+type ContractsAmendment struct {
+	ContractID    uuid.UUID
+	Version       int32
+	SiteID        string
+	Kind          string
+	EffectiveDate time.Time
+	Snapshot      []byte
+	CreatedAt     time.Time
+	CreatedBy     string
+}
+
+type ContractsCharge struct {
+	ID          uuid.UUID
+	ContractID  uuid.UUID
+	SiteID      string
+	Kind        string
+	Description string
+	Amount      decimal.Decimal
+	ChargeDate  time.Time
+	CreatedAt   time.Time
+}
+
+type ContractsContract struct {
+	ID                uuid.UUID
+	Number            string
+	SiteID            string
+	CustomerID        uuid.UUID
+	LegalEntityID     uuid.UUID
+	Currency          string
+	OrderID           uuid.UUID
+	StartDate         time.Time
+	InitialTermMonths int32
+	RenewalTermMonths int32
+	TermNo            int32
+	TermStart         time.Time
+	TermEnd           time.Time
+	AutoRenew         bool
+	NoticeDays        int32
+	UpliftPct         decimal.Decimal
+	MinimumCommitment decimal.Decimal
+	EtfRule           ContractsEtfRule
+	EtfValue          decimal.Decimal
+	Status            ContractsContractStatus
+	EndDate           *time.Time
+	Version           int32
+	CreatedAt         time.Time
+	CreatedBy         string
+	UpdatedAt         time.Time
+}
+
+type ContractsContractLine struct {
+	ID               uuid.UUID
+	ContractID       uuid.UUID
+	SiteID           string
+	LineNo           int32
+	OrderLineID      *uuid.UUID
+	ProductID        uuid.UUID
+	Description      string
+	Quantity         decimal.Decimal
+	UnitPrice        decimal.Decimal
+	UnitCost         decimal.Decimal
+	DiscountPct      decimal.Decimal
+	BillingFrequency CoreBillingFrequency
+	BillingTiming    CoreBillingTiming
+	StartDate        time.Time
+	EndDate          *time.Time
+	BilledThrough    time.Time
+	CreatedAt        time.Time
+}
+
+type ContractsNotice struct {
+	ID           uuid.UUID
+	ContractID   uuid.UUID
+	SiteID       string
+	Policy       ContractsCancelPolicy
+	ReceivedOn   time.Time
+	RequestedEnd *time.Time
+	EffectiveEnd time.Time
+	OnTime       bool
+	CreatedAt    time.Time
+	CreatedBy    string
+}
+
 type CoreApiToken struct {
 	ID         uuid.UUID
 	Name       string
@@ -682,6 +1244,7 @@ type CoreSiteSetting struct {
 	ApprovalMinMarginPct    decimal.Decimal
 	CreatedAt               time.Time
 	CreatedBy               string
+	ContractGrouping        CoreContractGrouping
 }
 
 type FilesAttachment struct {

@@ -1,0 +1,51 @@
+-- Contracts, notices, renewals and cancellations. The rules live in the
+-- PL/pgSQL functions of migration 00009; these queries call them and read
+-- the results.
+
+-- name: ContractCreateFromOrder :one
+SELECT contracts.create_from_order(
+    @order_id::uuid, sqlc.narg('start_date')::date, sqlc.narg('auto_renew')::boolean,
+    sqlc.narg('renewal_term_months')::integer, sqlc.narg('notice_days')::integer,
+    sqlc.narg('uplift_pct')::numeric, sqlc.narg('minimum_commitment')::numeric,
+    sqlc.narg('etf_rule')::contracts.etf_rule, sqlc.narg('etf_value')::numeric,
+    sqlc.narg('billing_timing')::core.billing_timing)::uuid AS id;
+
+-- name: ContractAmendTerms :one
+SELECT contracts.amend_terms(
+    @contract_id::uuid, @effective_date::date, sqlc.narg('auto_renew')::boolean,
+    sqlc.narg('renewal_term_months')::integer, sqlc.narg('notice_days')::integer,
+    sqlc.narg('uplift_pct')::numeric, sqlc.narg('minimum_commitment')::numeric,
+    sqlc.narg('etf_rule')::contracts.etf_rule, sqlc.narg('etf_value')::numeric)::integer AS version;
+
+-- name: ContractGet :one
+SELECT * FROM contracts.contract WHERE id = @id;
+
+-- name: ContractLineList :many
+SELECT * FROM contracts.contract_line WHERE contract_id = @contract_id ORDER BY line_no;
+
+-- name: ContractListByOrder :many
+SELECT DISTINCT c.* FROM contracts.contract c
+JOIN contracts.contract_line l ON l.contract_id = c.id
+JOIN orders.order_line ol ON ol.id = l.order_line_id
+WHERE ol.order_id = @order_id
+ORDER BY c.number;
+
+-- name: AmendmentList :many
+SELECT * FROM contracts.amendment WHERE contract_id = @contract_id ORDER BY version;
+
+-- name: ContractCancel :one
+SELECT contracts.cancel(
+    @contract_id::uuid, @policy::contracts.cancel_policy, @received_on::date,
+    sqlc.narg('end_date')::date)::uuid AS notice_id;
+
+-- name: NoticeGet :one
+SELECT * FROM contracts.notice WHERE id = @id;
+
+-- name: NoticeList :many
+SELECT * FROM contracts.notice WHERE contract_id = @contract_id ORDER BY received_on, created_at;
+
+-- name: ChargeList :many
+SELECT * FROM contracts.charge WHERE contract_id = @contract_id ORDER BY charge_date, created_at;
+
+-- name: RenewalsProcess :one
+SELECT contracts.process_renewals(@as_of::date)::integer AS renewed;
