@@ -21,6 +21,8 @@ func (s *Server) attachmentRoutes() []route {
 	return []route{
 		{name: "createOrderAttachment", method: http.MethodPost, path: "/v1/orders/{id}/attachments", roles: writers, maxBody: upload, handle: s.createOrderAttachment},
 		{name: "listOrderAttachments", method: http.MethodGet, path: "/v1/orders/{id}/attachments", roles: anyRole, handle: s.listOrderAttachments},
+		{name: "createContractAttachment", method: http.MethodPost, path: "/v1/contracts/{id}/attachments", roles: writers, maxBody: upload, handle: s.createContractAttachment},
+		{name: "listContractAttachments", method: http.MethodGet, path: "/v1/contracts/{id}/attachments", roles: anyRole, handle: s.listContractAttachments},
 		{name: "getAttachment", method: http.MethodGet, path: "/v1/attachments/{id}", roles: anyRole, handle: s.getAttachment},
 		{name: "addRevision", method: http.MethodPost, path: "/v1/attachments/{id}/revisions", roles: writers, maxBody: upload, handle: s.addRevision},
 		{name: "listRevisions", method: http.MethodGet, path: "/v1/attachments/{id}/revisions", roles: anyRole, handle: s.listRevisions},
@@ -105,8 +107,39 @@ func (s *Server) orderOwner(r *http.Request) (filestore.Owner, error) {
 	return filestore.Owner{Type: filestore.OwnerOrder, ID: id, Site: site}, nil
 }
 
+func (s *Server) contractOwner(r *http.Request) (filestore.Owner, error) {
+	id, err := pathUUID(r, "id")
+	if err != nil {
+		return filestore.Owner{}, err
+	}
+	c, err := s.contracts.Contract(r.Context(), id)
+	if err != nil {
+		return filestore.Owner{}, err
+	}
+	return filestore.Owner{Type: filestore.OwnerContract, ID: id, Site: c.SiteID}, nil
+}
+
 func (s *Server) createOrderAttachment(w http.ResponseWriter, r *http.Request) error {
-	owner, err := s.orderOwner(r)
+	return s.createAttachment(w, r, s.orderOwner)
+}
+
+func (s *Server) createContractAttachment(w http.ResponseWriter, r *http.Request) error {
+	return s.createAttachment(w, r, s.contractOwner)
+}
+
+func (s *Server) listOrderAttachments(w http.ResponseWriter, r *http.Request) error {
+	return s.listAttachments(w, r, s.orderOwner)
+}
+
+func (s *Server) listContractAttachments(w http.ResponseWriter, r *http.Request) error {
+	return s.listAttachments(w, r, s.contractOwner)
+}
+
+// createAttachment stores the body as revision 1 of a new attachment of
+// the owner that ownerOf finds (404 when it does not exist or is another
+// site's).
+func (s *Server) createAttachment(w http.ResponseWriter, r *http.Request, ownerOf func(*http.Request) (filestore.Owner, error)) error {
+	owner, err := ownerOf(r)
 	if err != nil {
 		return err
 	}
@@ -129,8 +162,8 @@ func (s *Server) createOrderAttachment(w http.ResponseWriter, r *http.Request) e
 	return writeJSON(w, http.StatusCreated, out)
 }
 
-func (s *Server) listOrderAttachments(w http.ResponseWriter, r *http.Request) error {
-	owner, err := s.orderOwner(r)
+func (s *Server) listAttachments(w http.ResponseWriter, r *http.Request, ownerOf func(*http.Request) (filestore.Owner, error)) error {
+	owner, err := ownerOf(r)
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/messina-oms/messina/contracts"
 	"github.com/messina-oms/messina/filestore"
 	"github.com/messina-oms/messina/orders"
 )
@@ -319,12 +322,17 @@ func attachmentMatrixFixtures(t *testing.T, b *testBundle, c *catalog) map[strin
 	text := map[string]string{"Content-Type": "text/plain"}
 	base := "/v1/attachments/" + att.ID.String()
 	orderPath := "/v1/orders/" + ord.ID.String()
+	contractPath := "/v1/contracts/" + newContract(t, c, b.db.App)
 	return map[string]func() fixture{
 		"createOrderAttachment": func() fixture {
 			return fixture{path: orderPath + "/attachments?filename=po.txt", body: []byte("purchase order " + randomSuffix()), header: text, siteScoped: true}
 		},
 		"listOrderAttachments": func() fixture { return fixture{path: orderPath + "/attachments", siteScoped: true} },
-		"getAttachment":        func() fixture { return fixture{path: base, siteScoped: true} },
+		"createContractAttachment": func() fixture {
+			return fixture{path: contractPath + "/attachments?filename=signed.txt", body: []byte("signed " + randomSuffix()), header: text, siteScoped: true}
+		},
+		"listContractAttachments": func() fixture { return fixture{path: contractPath + "/attachments", siteScoped: true} },
+		"getAttachment":           func() fixture { return fixture{path: base, siteScoped: true} },
 		"addRevision": func() fixture {
 			return fixture{path: base + "/revisions?filename=terms.txt", body: []byte("terms " + randomSuffix()), header: text, siteScoped: true}
 		},
@@ -346,5 +354,52 @@ func attachmentMatrixFixtures(t *testing.T, b *testBundle, c *catalog) map[strin
 		"auditDiff": func() fixture {
 			return fixture{path: "/v1/audit/diff?table=orders.order&key=" + orderKey + "&from=" + url.QueryEscape(made.Format(time.RFC3339Nano)) + "&to=" + url.QueryEscape(time.Now().UTC().Format(time.RFC3339Nano))}
 		},
+	}
+}
+
+// newContract books an order of the catalogue's UK customer and makes its
+// contract.
+func newContract(t testing.TB, c *catalog, pool *pgxpool.Pool) string {
+	t.Helper()
+	// One fibre line: recurring, under the approval thresholds, so
+	// submitting approves it.
+	o, err := c.svc.CreateOrder(c.ctx, orders.OrderInput{CustomerID: c.ukCustomer.ID, LegalEntityID: c.ukEntity.ID, Salesperson: "ana",
+		Lines: []orders.LineInput{{ProductID: c.fibre.ID, Quantity: dec("1")}}})
+	must(t, err)
+	for _, to := range []orders.Status{orders.StatusSubmitted, orders.StatusBooked} {
+		o, err = c.svc.Transition(c.ctx, o.ID, to, o.Version, "")
+		must(t, err)
+	}
+	k, err := contracts.New(pool, nil).CreateFromOrder(c.ctx, o.ID, contracts.Terms{})
+	must(t, err)
+	return k.ID.String()
+}
+
+func TestContractAttachments(t *testing.T) {
+	t.Parallel()
+	o := setupOrders(t)
+	contract := newContract(t, o.c, o.db.App)
+	req := upload("application/pdf", []byte("%PDF-1.4 signed contract"), nil)
+	req.path = "/v1/contracts/" + contract + "/attachments?filename=signed.pdf"
+	res := o.call(t, req)
+	var att attachmentBody
+	res.json(t, &att)
+	if res.Status != 201 || att.OwnerType != "contract" || att.OwnerID != contract {
+		t.Fatalf("upload to a contract: %d %s", res.Status, res.Body)
+	}
+	list := o.call(t, request{method: "GET", path: "/v1/contracts/" + contract + "/attachments"})
+	if list.Status != 200 || !strings.Contains(string(list.Body), att.ID) {
+		t.Fatalf("list: %d %s", list.Status, list.Body)
+	}
+	fr := o.token(t, "staff", "FR")
+	req = upload("text/plain", []byte("x"), nil)
+	req.path, req.token = "/v1/contracts/"+contract+"/attachments?filename=x.txt", fr
+	if res := o.call(t, req); res.Status != 404 {
+		t.Fatalf("another site's contract: %d %s", res.Status, res.Body)
+	}
+	req = upload("text/plain", []byte("x"), nil)
+	req.path = "/v1/contracts/00000000-0000-0000-0000-000000000001/attachments?filename=x.txt"
+	if res := o.call(t, req); res.Status != 404 || res.problemCode(t) != "contract_not_found" {
+		t.Fatalf("unknown contract: %d %s", res.Status, res.Body)
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/messina-oms/messina/audit"
 	"github.com/messina-oms/messina/auth"
+	"github.com/messina-oms/messina/contracts"
 	"github.com/messina-oms/messina/filestore"
 	"github.com/messina-oms/messina/orders"
 )
@@ -18,9 +19,12 @@ func domainProblem(err error) (*Problem, bool) {
 	var av *auth.ValidationError
 	var oe *orders.Error
 	var ae *audit.Error
+	var ce *contracts.Error
 	switch {
 	case errors.As(err, &oe):
 		return ordersProblem(oe)
+	case errors.As(err, &ce):
+		return contractsProblem(ce)
 	case filestore.Code(err) != "":
 		return filesProblem(err)
 	case errors.As(err, &ae):
@@ -72,6 +76,27 @@ func ordersProblem(e *orders.Error) (*Problem, bool) {
 		// A write for a site outside the caller's answers as if the site
 		// did not exist: 404, like a read of another site's row, so that
 		// site-limited callers cannot tell other sites' rows from none.
+		return problem(http.StatusNotFound, "site_not_found", "no such site among the caller's sites"), true
+	}
+	return nil, false
+}
+
+// contractsProblem maps a contracts.Error by its kind, like ordersProblem.
+func contractsProblem(e *contracts.Error) (*Problem, bool) {
+	switch {
+	case errors.Is(e, contracts.ErrValidation):
+		fields := make([]FieldError, len(e.Fields))
+		for i, f := range e.Fields {
+			fields[i] = FieldError{Field: f.Field, Message: f.Message}
+		}
+		return validationProblem(e.Message, fields...), true
+	case errors.Is(e, contracts.ErrConflict):
+		p := problem(http.StatusConflict, e.Code, e.Message)
+		p.Allowed = e.Allowed
+		return p, true
+	case errors.Is(e, contracts.ErrNotFound):
+		return problem(http.StatusNotFound, e.Code, e.Message), true
+	case errors.Is(e, contracts.ErrForbidden):
 		return problem(http.StatusNotFound, "site_not_found", "no such site among the caller's sites"), true
 	}
 	return nil, false

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/messina-oms/messina/auth"
+	"github.com/messina-oms/messina/contracts"
 	"github.com/messina-oms/messina/filestore"
 	"github.com/messina-oms/messina/orders"
 	"github.com/messina-oms/messina/queries"
@@ -76,16 +77,18 @@ func (c *Config) setDefaults() {
 
 // Server is the HTTP API.
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
-	pool    *pgxpool.Pool
-	q       *queries.Queries
-	orders  *orders.Service
-	files   *filestore.Service
-	router  *mux.Router
-	metrics *metrics
-	limiter *rateLimiter
-	routes  []route
+	cfg    Config
+	log    *slog.Logger
+	pool   *pgxpool.Pool
+	q      *queries.Queries
+	orders *orders.Service
+	files  *filestore.Service
+	// contracts is read by the attachment routes of contracts.
+	contracts *contracts.Service
+	router    *mux.Router
+	metrics   *metrics
+	limiter   *rateLimiter
+	routes    []route
 }
 
 // handlerFunc is a handler that returns its error instead of writing it, so
@@ -122,15 +125,16 @@ func New(cfg Config) *Server {
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	s := &Server{
-		cfg:     cfg,
-		log:     cfg.Logger,
-		pool:    cfg.Pool,
-		q:       queries.New(cfg.Pool),
-		orders:  orders.New(cfg.Pool, cfg.Logger),
-		files:   cfg.Files,
-		router:  mux.NewRouter(),
-		metrics: newMetrics(reg),
-		limiter: newRateLimiter(cfg.RateLimit, cfg.RateBurst),
+		cfg:       cfg,
+		log:       cfg.Logger,
+		pool:      cfg.Pool,
+		q:         queries.New(cfg.Pool),
+		orders:    orders.New(cfg.Pool, cfg.Logger),
+		files:     cfg.Files,
+		contracts: contracts.New(cfg.Pool, cfg.Logger),
+		router:    mux.NewRouter(),
+		metrics:   newMetrics(reg),
+		limiter:   newRateLimiter(cfg.RateLimit, cfg.RateBurst),
 	}
 	s.routes = s.routeTable()
 	s.router.NotFoundHandler = s.plain(func(w http.ResponseWriter, r *http.Request) error {
