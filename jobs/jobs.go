@@ -17,6 +17,7 @@ import (
 
 	"github.com/messina-oms/messina/audit"
 	"github.com/messina-oms/messina/auth"
+	"github.com/messina-oms/messina/contracts"
 	"github.com/messina-oms/messina/filestore"
 	"github.com/messina-oms/messina/queries"
 )
@@ -59,7 +60,9 @@ func New(cfg Config) (*Runner, error) {
 	river.AddWorker(workers, &purgeIdempotencyWorker{pool: cfg.Pool})
 	river.AddWorker(workers, &auditPartitionsWorker{pool: cfg.Pool})
 	river.AddWorker(workers, &auditSealWorker{pool: cfg.Pool, log: cfg.Logger})
+	river.AddWorker(workers, &renewalsWorker{contracts: contracts.New(cfg.Pool, cfg.Logger), log: cfg.Logger})
 	periodic := []*river.PeriodicJob{
+		every(6*time.Hour, RenewalsArgs{}),
 		every(time.Hour, PurgeIdempotencyArgs{}),
 		every(24*time.Hour, AuditPartitionsArgs{}),
 		every(time.Hour, AuditSealArgs{}),
@@ -216,6 +219,31 @@ func (w *auditSealWorker) Work(ctx context.Context, _ *river.Job[AuditSealArgs])
 	}
 	if len(seals) > 0 {
 		w.log.InfoContext(ctx, "audit log sealed", "seals", len(seals))
+	}
+	return nil
+}
+
+// RenewalsArgs renews the contracts whose term ends by today (in
+// PostgreSQL, idempotent), so that invoice runs bill the renewed terms.
+type RenewalsArgs struct{}
+
+// Kind names the job in the queue.
+func (RenewalsArgs) Kind() string { return "contract_renewals" }
+
+type renewalsWorker struct {
+	river.WorkerDefaults[RenewalsArgs]
+	contracts *contracts.Service
+	log       *slog.Logger
+}
+
+func (w *renewalsWorker) Work(ctx context.Context, _ *river.Job[RenewalsArgs]) error {
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	n, err := w.contracts.ProcessRenewals(auth.WithPrincipal(ctx, auth.System("renewals")), today)
+	if err != nil {
+		return fmt.Errorf("contract renewals: %w", err)
+	}
+	if n > 0 {
+		w.log.InfoContext(ctx, "contracts renewed", "terms", n)
 	}
 	return nil
 }

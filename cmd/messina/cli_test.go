@@ -310,3 +310,33 @@ func TestAuditVerifyNamesTheFirstTamperedRow(t *testing.T) {
 		t.Fatalf("verify of a tampered log: want exit 1 naming row %d, got %d %q", id, code, out)
 	}
 }
+
+func TestRenewAndInvoiceRunCommands(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	env := []string{"MESSINA_DATABASE_URL=" + db.AppURL}
+	if code, _, _ := runCLI(t, env, "seed", "--customers", "3", "--orders", "3"); code != 0 {
+		t.Fatal("seed failed")
+	}
+	for _, args := range [][]string{{"invoice-run"}, {"invoice-run", "--site", "UK", "--date", "31/12/2026"}, {"renew", "--date", "tomorrow"}} {
+		if code, _, stderr := runCLI(t, env, args...); code != 2 || !strings.Contains(stderr, "messina:") {
+			t.Errorf("%v: want a usage error (exit 2), got %d %q", args, code, stderr)
+		}
+	}
+	if code, out, stderr := runCLI(t, env, "renew", "--date", "2026-12-31"); code != 0 || !strings.Contains(out, "renewed") {
+		t.Fatalf("renew: %d %q %q", code, out, stderr)
+	}
+	if code, out, stderr := runCLI(t, env, "invoice-run", "--site", "UK", "--date", "2026-12-31", "--preview"); code != 0 || !strings.Contains(out, "nothing written") {
+		t.Fatalf("preview: %d %q %q", code, out, stderr)
+	}
+	var invoices int
+	if err := db.Owner.QueryRow(context.Background(), "SELECT count(*) FROM billing.invoice").Scan(&invoices); err != nil || invoices != 0 {
+		t.Fatalf("a preview wrote %d invoices (%v)", invoices, err)
+	}
+	if code, out, stderr := runCLI(t, env, "invoice-run", "--site", "UK", "--date", "2026-12-31"); code != 0 || !strings.Contains(out, "posted run") {
+		t.Fatalf("run: %d %q %q", code, out, stderr)
+	}
+	if code, _, stderr := runCLI(t, env, "invoice-run", "--site", "ZZ", "--date", "2026-12-31"); code != 1 || !strings.Contains(stderr, "invoice-run") {
+		t.Fatalf("unknown site: %d %q", code, stderr)
+	}
+}

@@ -25,6 +25,8 @@ func commands() []command {
 		{"seed", "fill an empty database with demo data: seed [--if-empty] [--customers N] [--orders N]", runSeed},
 		{"token", "manage API tokens: token create|list|revoke", runToken},
 		{"audit", "audit verify: recompute the seal chain, exit 1 naming the first bad row; audit seal: seal now", runAudit},
+		{"renew", "renew contracts whose term ends by --date (inside PostgreSQL; idempotent)", runRenew},
+		{"invoice-run", "bill a site up to --date: invoice-run --site UK [--date D] [--preview]", runInvoiceRun},
 		{"gc", "delete unreferenced blobs and orphan objects older than --grace", runGC},
 		{"scrub", "re-hash stored blobs; exit 1 when any is missing or corrupt", runScrub},
 		{"healthcheck", "probe a URL (default the local /readyz); exit 1 unless 200", runHealthcheck},
