@@ -367,6 +367,8 @@ func (s *Server) replaceOrderLine(w http.ResponseWriter, r *http.Request) error 
 	return writeOrder(w, http.StatusOK, o)
 }
 
+// removeOrderLine deletes a line of a draft order; like every DELETE of a
+// versioned resource it needs If-Match (428 without, 412 when stale).
 func (s *Server) removeOrderLine(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathUUID(r, "id")
 	if err != nil {
@@ -376,7 +378,7 @@ func (s *Server) removeOrderLine(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	version, err := optionalIfMatch(r)
+	version, err := ifMatchVersion(r)
 	if err != nil {
 		return err
 	}

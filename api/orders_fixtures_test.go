@@ -243,7 +243,7 @@ func orderMatrixFixtures(t *testing.T, b *testBundle, c *catalog) map[string]fun
 		},
 		"removeOrderLine": func() fixture {
 			o := c.orderIn(t, orders.StatusDraft)
-			return fixture{path: fmt.Sprintf("/v1/orders/%s/lines/%s", o.ID, o.Lines[0].ID), siteScoped: true}
+			return fixture{path: fmt.Sprintf("/v1/orders/%s/lines/%s", o.ID, o.Lines[0].ID), header: ifMatch(o.Version), siteScoped: true}
 		},
 		"listOrderTransitions": func() fixture {
 			return fixture{path: "/v1/orders/" + shared().ID.String() + "/transitions", siteScoped: true}

@@ -254,7 +254,7 @@ func TestOrderBadInput(t *testing.T) {
 			{method: "POST", path: "/v1/orders/" + unknown + "/submit"},
 			{method: "GET", path: "/v1/orders/" + unknown + "/transitions"},
 			{method: "PATCH", path: "/v1/orders/" + unknown, body: map[string]any{"notes": "x"}, header: ifMatch(1)},
-			{method: "DELETE", path: draftPath + "/lines/" + unknown},
+			{method: "DELETE", path: draftPath + "/lines/" + unknown, header: ifMatch(draft.Version)},
 			{method: "PUT", path: draftPath + "/lines/" + unknown, body: map[string]any{"product_id": o.c.install.ID, "quantity": "1"}},
 			{method: "GET", path: "/v1/customers/" + unknown},
 			{method: "GET", path: "/v1/price-books/" + unknown + "/prices"},
@@ -482,7 +482,7 @@ func TestAnotherSitesOrderAnswers404(t *testing.T) {
 		{method: "POST", path: path + "/submit"},
 		{method: "POST", path: path + "/cancel", body: map[string]any{"reason": "x"}},
 		{method: "POST", path: path + "/lines", body: map[string]any{"product_id": o.c.install.ID, "quantity": "1"}},
-		{method: "DELETE", path: path + "/lines/" + uk.Lines[0].ID.String()},
+		{method: "DELETE", path: path + "/lines/" + uk.Lines[0].ID.String(), header: ifMatch(uk.Version)},
 		{method: "GET", path: path + "/transitions"},
 		{method: "GET", path: "/v1/customers/" + o.c.ukCustomer.ID.String()},
 		{method: "PATCH", path: "/v1/customers/" + o.c.ukCustomer.ID.String(), body: map[string]any{"name": "x"}, header: ifMatch(o.c.ukCustomer.Version)},
@@ -564,4 +564,14 @@ func TestACreatedOrderAnswersExactlyAsItReadsBack(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestRemovingALineNeedsIfMatch(t *testing.T) {
+	t.Parallel()
+	o := setupOrders(t)
+	draft := o.c.orderIn(t, orders.StatusDraft)
+	path := "/v1/orders/" + draft.ID.String() + "/lines/" + draft.Lines[0].ID.String()
+	wantProblem(t, o.call(t, request{method: "DELETE", path: path, invalid: true}), http.StatusPreconditionRequired, "if_match_required")
+	wantProblem(t, o.call(t, request{method: "DELETE", path: path, header: ifMatch(draft.Version + 5)}), http.StatusPreconditionFailed, "stale_version")
+	o.wantOrder(t, o.call(t, request{method: "DELETE", path: path, header: ifMatch(draft.Version)}), http.StatusOK)
 }
