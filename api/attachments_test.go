@@ -347,12 +347,14 @@ func attachmentMatrixFixtures(t *testing.T, b *testBundle, c *catalog) map[strin
 		},
 		"diffRevisions":   func() fixture { return fixture{path: base + "/diff?from=1&to=2", siteScoped: true} },
 		"getOrderHistory": func() fixture { return fixture{path: orderPath + "/history", siteScoped: true} },
-		"listAuditEvents": func() fixture { return fixture{path: "/v1/audit/events?table=orders.order"} },
+		"listAuditEvents": func() fixture {
+			return fixture{path: "/v1/audit/events?table=orders.order", ownSite: 403, otherSite: 403}
+		},
 		"auditRowAsOf": func() fixture {
-			return fixture{path: "/v1/audit/row?table=orders.order&key=" + orderKey + "&as_of=" + url.QueryEscape(time.Now().UTC().Format(time.RFC3339Nano))}
+			return fixture{path: "/v1/audit/row?table=orders.order&key=" + orderKey + "&as_of=" + url.QueryEscape(time.Now().UTC().Format(time.RFC3339Nano)), ownSite: 403, otherSite: 403}
 		},
 		"auditDiff": func() fixture {
-			return fixture{path: "/v1/audit/diff?table=orders.order&key=" + orderKey + "&from=" + url.QueryEscape(made.Format(time.RFC3339Nano)) + "&to=" + url.QueryEscape(time.Now().UTC().Format(time.RFC3339Nano))}
+			return fixture{path: "/v1/audit/diff?table=orders.order&key=" + orderKey + "&from=" + url.QueryEscape(made.Format(time.RFC3339Nano)) + "&to=" + url.QueryEscape(time.Now().UTC().Format(time.RFC3339Nano)), ownSite: 403, otherSite: 403}
 		},
 	}
 }

@@ -163,3 +163,24 @@ func TestAuditEventsListAndCSV(t *testing.T) {
 		t.Errorf("a table that is not audited: %d %s", res.Status, res.Body)
 	}
 }
+
+// The log-wide audit routes span every site, so a site-limited auditor may
+// not use them; it reads history through orders it can see.
+func TestSiteLimitedAuditorsReadHistoryOnlyThroughRecords(t *testing.T) {
+	t.Parallel()
+	o := setupOrders(t)
+	ukAuditor := o.token(t, auth.RoleAuditor, "UK")
+	created := o.wantOrder(t, o.call(t, request{method: "POST", path: "/v1/orders", body: o.newOrderBody(map[string]any{"product_id": o.c.fibre.ID, "quantity": "1"})}), http.StatusCreated)
+	key := url.QueryEscape(`{"id":"` + created.ID + `"}`)
+	now := url.QueryEscape(time.Now().UTC().Format(time.RFC3339Nano))
+	for _, path := range []string{
+		"/v1/audit/events",
+		"/v1/audit/row?table=orders.order&key=" + key + "&as_of=" + now,
+		"/v1/audit/diff?table=orders.order&key=" + key + "&from=1&to=" + now,
+	} {
+		wantProblem(t, o.call(t, request{method: "GET", path: path, token: ukAuditor}), http.StatusForbidden, "all_sites_required")
+	}
+	if res := o.call(t, request{method: "GET", path: "/v1/orders/" + created.ID + "/history", token: ukAuditor}); res.Status != 200 {
+		t.Fatalf("a UK auditor reading a UK order's history: %d %s", res.Status, res.Body)
+	}
+}
