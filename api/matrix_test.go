@@ -67,6 +67,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	c := newCatalog(t, b)
 	maps.Copy(fixtures, orderMatrixFixtures(t, b, c))
 	maps.Copy(fixtures, attachmentMatrixFixtures(t, b, c))
+	maps.Copy(fixtures, contractMatrixFixtures(t, b, c))
 
 	roles := []auth.Role{auth.RoleAdmin, auth.RoleStaff, auth.RoleAPI, auth.RoleAuditor}
 	allSites := map[auth.Role]string{}

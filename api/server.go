@@ -170,6 +170,7 @@ func (s *Server) routeTable() []route {
 	rts = append(rts, s.auditRoutes()...)
 	rts = append(rts, s.catalogRoutes()...)
 	rts = append(rts, s.orderRoutes()...)
+	rts = append(rts, s.contractRoutes()...)
 	return rts
 }
 
