@@ -11,6 +11,20 @@ CREATE FUNCTION core.site_visible(site text) RETURNS boolean
             OR site = ANY (string_to_array(nullif(current_setting('messina.sites', true), ''), ','))
     $$;
 
+-- isolate_by_site puts a table with a site_id column under the one site
+-- isolation policy every such table shares.
+-- +goose StatementBegin
+CREATE FUNCTION core.isolate_by_site(tbl regclass) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', tbl);
+    EXECUTE format('CREATE POLICY site_isolation ON %s TO messina_app
+        USING (core.site_visible(site_id)) WITH CHECK (core.site_visible(site_id))', tbl);
+END
+$$;
+-- +goose StatementEnd
+
 CREATE TABLE core.site (
     id         text PRIMARY KEY CHECK (id ~ '^[A-Z]{2,8}$'),
     name       text NOT NULL CHECK (name <> ''),
@@ -74,4 +88,5 @@ CREATE INDEX idempotency_key_expires ON core.idempotency_key (expires_at);
 -- +goose Down
 DROP TABLE core.idempotency_key, core.api_token, core.app_user, core.site;
 DROP TYPE core.role;
+DROP FUNCTION core.isolate_by_site(regclass);
 DROP FUNCTION core.site_visible(text);

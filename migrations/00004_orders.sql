@@ -52,9 +52,7 @@ CREATE TABLE core.site_setting (
     created_by                text NOT NULL DEFAULT coalesce(nullif(current_setting('messina.actor', true), ''), session_user),
     PRIMARY KEY (site_id, effective_from)
 );
-ALTER TABLE core.site_setting ENABLE ROW LEVEL SECURITY;
-CREATE POLICY site_isolation ON core.site_setting TO messina_app
-    USING (core.site_visible(site_id)) WITH CHECK (core.site_visible(site_id));
+SELECT core.isolate_by_site('core.site_setting');
 
 -- A rule change never rewrites the past: rows already in force (effective
 -- today or earlier) cannot be changed or deleted, and a new row may not take
@@ -132,9 +130,7 @@ CREATE TABLE core.legal_entity (
     -- Target of composite foreign keys that keep an order's entity in its site.
     UNIQUE (id, site_id)
 );
-ALTER TABLE core.legal_entity ENABLE ROW LEVEL SECURITY;
-CREATE POLICY site_isolation ON core.legal_entity TO messina_app
-    USING (core.site_visible(site_id)) WITH CHECK (core.site_visible(site_id));
+SELECT core.isolate_by_site('core.legal_entity');
 
 CREATE TABLE core.customer (
     id                 uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -152,9 +148,7 @@ CREATE TABLE core.customer (
     UNIQUE (id, site_id)
 );
 CREATE INDEX customer_site_name ON core.customer (site_id, name, id);
-ALTER TABLE core.customer ENABLE ROW LEVEL SECURITY;
-CREATE POLICY site_isolation ON core.customer TO messina_app
-    USING (core.site_visible(site_id)) WITH CHECK (core.site_visible(site_id));
+SELECT core.isolate_by_site('core.customer');
 
 CREATE TYPE core.product_kind AS ENUM ('one_off', 'recurring');
 CREATE TYPE core.billing_frequency AS ENUM ('monthly', 'quarterly', 'semiannual', 'annual');
@@ -202,9 +196,7 @@ CREATE TABLE core.price_book (
 );
 CREATE UNIQUE INDEX price_book_standard ON core.price_book (site_id, currency) WHERE customer_id IS NULL;
 CREATE UNIQUE INDEX price_book_customer ON core.price_book (customer_id, currency) WHERE customer_id IS NOT NULL;
-ALTER TABLE core.price_book ENABLE ROW LEVEL SECURITY;
-CREATE POLICY site_isolation ON core.price_book TO messina_app
-    USING (core.site_visible(site_id)) WITH CHECK (core.site_visible(site_id));
+SELECT core.isolate_by_site('core.price_book');
 
 -- A price applies from effective_from until the next row of the same book
 -- and product; a price change is a new row, so past orders keep theirs.
@@ -223,9 +215,7 @@ CREATE TABLE core.price (
     FOREIGN KEY (price_book_id, site_id) REFERENCES core.price_book (id, site_id)
 );
 CREATE INDEX price_product ON core.price (product_id, price_book_id, effective_from DESC);
-ALTER TABLE core.price ENABLE ROW LEVEL SECURITY;
-CREATE POLICY site_isolation ON core.price TO messina_app
-    USING (core.site_visible(site_id)) WITH CHECK (core.site_visible(site_id));
+SELECT core.isolate_by_site('core.price');
 
 -- +goose StatementBegin
 CREATE FUNCTION core.price_guard() RETURNS trigger
@@ -362,9 +352,7 @@ CREATE INDEX order_customer ON orders."order" (customer_id, created_at DESC, id 
 CREATE INDEX order_status ON orders."order" (status, created_at DESC, id DESC);
 CREATE INDEX order_salesperson ON orders."order" (salesperson, created_at DESC, id DESC);
 CREATE INDEX order_site_date ON orders."order" (site_id, order_date);
-ALTER TABLE orders."order" ENABLE ROW LEVEL SECURITY;
-CREATE POLICY site_isolation ON orders."order" TO messina_app
-    USING (core.site_visible(site_id)) WITH CHECK (core.site_visible(site_id));
+SELECT core.isolate_by_site('orders."order"');
 
 CREATE TABLE orders.order_line (
     id                uuid PRIMARY KEY DEFAULT core.uuid7(),
@@ -408,9 +396,7 @@ CREATE TABLE orders.order_line (
     UNIQUE (id, site_id),
     FOREIGN KEY (order_id, site_id) REFERENCES orders."order" (id, site_id)
 );
-ALTER TABLE orders.order_line ENABLE ROW LEVEL SECURITY;
-CREATE POLICY site_isolation ON orders.order_line TO messina_app
-    USING (core.site_visible(site_id)) WITH CHECK (core.site_visible(site_id));
+SELECT core.isolate_by_site('orders.order_line');
 
 -- Sales credit of a line shared with other salespeople; the rest of 100 %
 -- goes to the order's salesperson.
@@ -422,9 +408,7 @@ CREATE TABLE orders.order_line_split (
     PRIMARY KEY (line_id, salesperson),
     FOREIGN KEY (line_id, site_id) REFERENCES orders.order_line (id, site_id) ON DELETE CASCADE
 );
-ALTER TABLE orders.order_line_split ENABLE ROW LEVEL SECURITY;
-CREATE POLICY site_isolation ON orders.order_line_split TO messina_app
-    USING (core.site_visible(site_id)) WITH CHECK (core.site_visible(site_id));
+SELECT core.isolate_by_site('orders.order_line_split');
 
 -- Who decided on an order's approval and why; 'auto' rows record that the
 -- order was under the site's thresholds.
@@ -440,9 +424,7 @@ CREATE TABLE orders.approval (
     FOREIGN KEY (order_id, site_id) REFERENCES orders."order" (id, site_id)
 );
 CREATE INDEX approval_order ON orders.approval (order_id, id);
-ALTER TABLE orders.approval ENABLE ROW LEVEL SECURITY;
-CREATE POLICY site_isolation ON orders.approval TO messina_app
-    USING (core.site_visible(site_id)) WITH CHECK (core.site_visible(site_id));
+SELECT core.isolate_by_site('orders.approval');
 
 -- Every status change: who, when, why. Append-only, written by the trigger.
 CREATE TABLE orders.order_transition (
@@ -457,9 +439,7 @@ CREATE TABLE orders.order_transition (
     FOREIGN KEY (order_id, site_id) REFERENCES orders."order" (id, site_id)
 );
 CREATE INDEX order_transition_order ON orders.order_transition (order_id, id);
-ALTER TABLE orders.order_transition ENABLE ROW LEVEL SECURITY;
-CREATE POLICY site_isolation ON orders.order_transition TO messina_app
-    USING (core.site_visible(site_id)) WITH CHECK (core.site_visible(site_id));
+SELECT core.isolate_by_site('orders.order_transition');
 REVOKE UPDATE, DELETE, TRUNCATE ON orders.order_transition, orders.approval FROM messina_app;
 
 -- Order totals in the order's currency. The lines are aggregated per order

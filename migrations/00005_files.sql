@@ -57,9 +57,7 @@ CREATE TABLE files.attachment (
     created_at      timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX attachment_owner ON files.attachment (owner_type, owner_id, id);
-ALTER TABLE files.attachment ENABLE ROW LEVEL SECURITY;
-CREATE POLICY attachment_site_isolation ON files.attachment TO messina_app
-    USING (core.site_visible(site_id)) WITH CHECK (core.site_visible(site_id));
+SELECT core.isolate_by_site('files.attachment');
 
 CREATE TABLE files.revision (
     attachment_id uuid NOT NULL REFERENCES files.attachment (id),

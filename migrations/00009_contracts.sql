@@ -86,9 +86,7 @@ CREATE TABLE contracts.contract (
 );
 CREATE INDEX contract_customer ON contracts.contract (customer_id, legal_entity_id, currency) WHERE status = 'active';
 CREATE INDEX contract_renewal ON contracts.contract (term_end) WHERE status IN ('active', 'notice_given');
-ALTER TABLE contracts.contract ENABLE ROW LEVEL SECURITY;
-CREATE POLICY site_isolation ON contracts.contract TO messina_app
-    USING (core.site_visible(site_id)) WITH CHECK (core.site_visible(site_id));
+SELECT core.isolate_by_site('contracts.contract');
 
 CREATE TABLE contracts.contract_line (
     id                uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -120,9 +118,7 @@ CREATE TABLE contracts.contract_line (
 -- HOT update: no index changes, helped by the free space fillfactor leaves.
 CREATE INDEX contract_line_site ON contracts.contract_line (site_id);
 ALTER TABLE contracts.contract_line SET (fillfactor = 70);
-ALTER TABLE contracts.contract_line ENABLE ROW LEVEL SECURITY;
-CREATE POLICY site_isolation ON contracts.contract_line TO messina_app
-    USING (core.site_visible(site_id)) WITH CHECK (core.site_visible(site_id));
+SELECT core.isolate_by_site('contracts.contract_line');
 
 -- Every version of a contract, as it was: written after each change
 -- (creation, lines added, terms, notice, cancellation, renewal, end) and
@@ -140,9 +136,7 @@ CREATE TABLE contracts.amendment (
     PRIMARY KEY (contract_id, version),
     FOREIGN KEY (contract_id, site_id) REFERENCES contracts.contract (id, site_id)
 );
-ALTER TABLE contracts.amendment ENABLE ROW LEVEL SECURITY;
-CREATE POLICY site_isolation ON contracts.amendment TO messina_app
-    USING (core.site_visible(site_id)) WITH CHECK (core.site_visible(site_id));
+SELECT core.isolate_by_site('contracts.amendment');
 
 -- Notices of non-renewal and cancellations as received.
 CREATE TABLE contracts.notice (
@@ -162,9 +156,7 @@ CREATE TABLE contracts.notice (
     FOREIGN KEY (contract_id, site_id) REFERENCES contracts.contract (id, site_id)
 );
 CREATE INDEX notice_contract ON contracts.notice (contract_id, received_on);
-ALTER TABLE contracts.notice ENABLE ROW LEVEL SECURITY;
-CREATE POLICY site_isolation ON contracts.notice TO messina_app
-    USING (core.site_visible(site_id)) WITH CHECK (core.site_visible(site_id));
+SELECT core.isolate_by_site('contracts.notice');
 
 -- One-off charges of a contract billed by the next invoice run: the
 -- early-termination fee.
@@ -180,9 +172,7 @@ CREATE TABLE contracts.charge (
     FOREIGN KEY (contract_id, site_id) REFERENCES contracts.contract (id, site_id)
 );
 CREATE INDEX charge_site ON contracts.charge (site_id, charge_date);
-ALTER TABLE contracts.charge ENABLE ROW LEVEL SECURITY;
-CREATE POLICY site_isolation ON contracts.charge TO messina_app
-    USING (core.site_visible(site_id)) WITH CHECK (core.site_visible(site_id));
+SELECT core.isolate_by_site('contracts.charge');
 
 -- Billing ----------------------------------------------------------------------
 
@@ -206,9 +196,7 @@ CREATE TABLE billing.invoice_run (
     discarded_at  timestamptz,
     UNIQUE (id, site_id)
 );
-ALTER TABLE billing.invoice_run ENABLE ROW LEVEL SECURITY;
-CREATE POLICY site_isolation ON billing.invoice_run TO messina_app
-    USING (core.site_visible(site_id)) WITH CHECK (core.site_visible(site_id));
+SELECT core.isolate_by_site('billing.invoice_run');
 
 -- One counter row per legal entity and kind. Numbers are taken only while
 -- this row is locked, in the posting transaction, so they are gap-free:
@@ -223,9 +211,7 @@ CREATE TABLE billing.number_series (
     PRIMARY KEY (legal_entity_id, kind),
     FOREIGN KEY (legal_entity_id, site_id) REFERENCES core.legal_entity (id, site_id)
 );
-ALTER TABLE billing.number_series ENABLE ROW LEVEL SECURITY;
-CREATE POLICY site_isolation ON billing.number_series TO messina_app
-    USING (core.site_visible(site_id)) WITH CHECK (core.site_visible(site_id));
+SELECT core.isolate_by_site('billing.number_series');
 
 CREATE TABLE billing.invoice (
     id              uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -260,9 +246,7 @@ CREATE TABLE billing.invoice (
     FOREIGN KEY (customer_id, site_id) REFERENCES core.customer (id, site_id),
     FOREIGN KEY (legal_entity_id, site_id) REFERENCES core.legal_entity (id, site_id)
 );
-ALTER TABLE billing.invoice ENABLE ROW LEVEL SECURITY;
-CREATE POLICY site_isolation ON billing.invoice TO messina_app
-    USING (core.site_visible(site_id)) WITH CHECK (core.site_visible(site_id));
+SELECT core.isolate_by_site('billing.invoice');
 
 CREATE TABLE billing.invoice_line (
     id               uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -304,9 +288,7 @@ CREATE UNIQUE INDEX invoice_line_period ON billing.invoice_line (contract_line_i
 CREATE UNIQUE INDEX invoice_line_charge ON billing.invoice_line (charge_id) WHERE charge_id IS NOT NULL;
 CREATE INDEX invoice_line_invoice ON billing.invoice_line (invoice_id);
 CREATE INDEX invoice_line_contract ON billing.invoice_line (contract_id);
-ALTER TABLE billing.invoice_line ENABLE ROW LEVEL SECURITY;
-CREATE POLICY site_isolation ON billing.invoice_line TO messina_app
-    USING (core.site_visible(site_id)) WITH CHECK (core.site_visible(site_id));
+SELECT core.isolate_by_site('billing.invoice_line');
 
 CREATE TABLE billing.credit_note (
     id              uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -332,9 +314,7 @@ CREATE TABLE billing.credit_note (
     FOREIGN KEY (invoice_id, site_id) REFERENCES billing.invoice (id, site_id)
 );
 CREATE INDEX credit_note_invoice ON billing.credit_note (invoice_id);
-ALTER TABLE billing.credit_note ENABLE ROW LEVEL SECURITY;
-CREATE POLICY site_isolation ON billing.credit_note TO messina_app
-    USING (core.site_visible(site_id)) WITH CHECK (core.site_visible(site_id));
+SELECT core.isolate_by_site('billing.credit_note');
 
 CREATE TABLE billing.credit_note_line (
     id              uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -351,9 +331,7 @@ CREATE TABLE billing.credit_note_line (
 );
 CREATE INDEX credit_note_line_invoice_line ON billing.credit_note_line (invoice_line_id);
 CREATE INDEX credit_note_line_note ON billing.credit_note_line (credit_note_id);
-ALTER TABLE billing.credit_note_line ENABLE ROW LEVEL SECURITY;
-CREATE POLICY site_isolation ON billing.credit_note_line TO messina_app
-    USING (core.site_visible(site_id)) WITH CHECK (core.site_visible(site_id));
+SELECT core.isolate_by_site('billing.credit_note_line');
 
 -- Immutable records: amendments, notices and credit notes are never
 -- changed by the application, and a trigger refuses it to everyone.

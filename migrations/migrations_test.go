@@ -118,3 +118,49 @@ func TestConcurrentUpAppliesEachMigrationOnce(t *testing.T) {
 		t.Fatalf("a second Up applied %v (%v)", again, err)
 	}
 }
+
+// Every table that holds a site_id is under row-level security with a
+// policy: a table added without one would leak other sites' rows to the
+// application role.
+func TestEveryTableWithASiteIsIsolated(t *testing.T) {
+	t.Parallel()
+	dbURL := freshDatabase(t)
+	ctx := context.Background()
+	if _, err := migrations.Up(ctx, dbURL); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `
+		SELECT c.oid::regclass::text, c.relrowsecurity,
+		       EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = c.oid)
+		FROM pg_class c
+		JOIN pg_namespace n ON n.oid = c.relnamespace
+		JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'site_id' AND NOT a.attisdropped
+		WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+		  AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'audit', 'river')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for rows.Next() {
+		var table string
+		var rls, policy bool
+		if err := rows.Scan(&table, &rls, &policy); err != nil {
+			t.Fatal(err)
+		}
+		checked++
+		if !rls || !policy {
+			t.Errorf("%s has a site_id but row-level security %v, policy %v", table, rls, policy)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if checked < 20 {
+		t.Fatalf("only %d tables with a site_id found; the query is wrong", checked)
+	}
+}
