@@ -171,6 +171,10 @@ func contractMatrixFixtures(t *testing.T, b *testBundle, c *catalog) map[string]
 		"discardInvoiceRun": func() fixture { return fixture{path: freshRun(contracts.RunPlanned) + "/discard", siteScoped: true} },
 		"listRunInvoices":   func() fixture { return fixture{path: run() + "/invoices", siteScoped: true} },
 		"getInvoice":        func() fixture { return fixture{path: invoice(), siteScoped: true} },
+		"renderInvoiceDocuments": func() fixture {
+			return fixture{path: "/v1/invoices/" + postedInvoice(t, c, b.db.App).ID.String() + "/documents", siteScoped: true}
+		},
+		"listInvoiceAttachments": func() fixture { return fixture{path: invoice() + "/attachments", siteScoped: true} },
 		"createCreditNote": func() fixture {
 			inv := postedInvoice(t, c, b.db.App)
 			return fixture{path: "/v1/invoices/" + inv.ID.String() + "/credit-notes", body: map[string]any{"issue_date": today, "reason": "matrix"}, siteScoped: true}

@@ -171,6 +171,7 @@ func (s *Server) routeTable() []route {
 	rts = append(rts, s.catalogRoutes()...)
 	rts = append(rts, s.orderRoutes()...)
 	rts = append(rts, s.contractRoutes()...)
+	rts = append(rts, s.invoiceDocumentRoutes()...)
 	return rts
 }
 

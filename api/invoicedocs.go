@@ -1,0 +1,131 @@
+package api
+
+import (
+	"bytes"
+	"net/http"
+
+	"github.com/google/uuid"
+
+	"github.com/messina-oms/messina/filestore"
+	"github.com/messina-oms/messina/invoicedoc"
+)
+
+func (s *Server) invoiceDocumentRoutes() []route {
+	return []route{
+		{name: "renderInvoiceDocuments", method: http.MethodPost, path: "/v1/invoices/{id}/documents", roles: billers, handle: s.renderInvoiceDocuments},
+		{name: "listInvoiceAttachments", method: http.MethodGet, path: "/v1/invoices/{id}/attachments", roles: anyRole, handle: s.listInvoiceAttachments},
+	}
+}
+
+// invoiceFormats are the documents of an invoice, each stored as the
+// attachment of that name.
+var invoiceFormats = []struct {
+	name, contentType string
+	render            func(invoicedoc.Document) ([]byte, error)
+}{
+	{name: "invoice.xml", contentType: "application/xml", render: invoicedoc.UBL},
+	{name: "invoice.json", contentType: "application/json", render: invoicedoc.JSON},
+	{name: "invoice.pdf", contentType: "application/pdf", render: invoicedoc.PDF},
+}
+
+func (s *Server) invoiceOwner(r *http.Request) (filestore.Owner, error) {
+	id, err := pathUUID(r, "id")
+	if err != nil {
+		return filestore.Owner{}, err
+	}
+	// Row-level security makes another site's invoice as absent as an
+	// unknown one: both answer 404.
+	inv, err := s.contracts.Invoice(r.Context(), id)
+	if err != nil {
+		return filestore.Owner{}, err
+	}
+	return filestore.Owner{Type: filestore.OwnerInvoice, ID: id, Site: inv.SiteID}, nil
+}
+
+func (s *Server) listInvoiceAttachments(w http.ResponseWriter, r *http.Request) error {
+	return s.listAttachments(w, r, s.invoiceOwner)
+}
+
+// renderInvoiceDocuments renders a numbered invoice as UBL, JSON and PDF
+// and stores each as an attachment of the invoice: a new attachment the
+// first time, a new revision of it afterwards (nothing is overwritten).
+// A draft answers 409 invalid_state.
+func (s *Server) renderInvoiceDocuments(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathUUID(r, "id")
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	inv, err := s.contracts.Invoice(ctx, id)
+	if err != nil {
+		return err
+	}
+	if inv.Number == "" {
+		return problem(http.StatusConflict, "invalid_state", "only a posted invoice has documents")
+	}
+	seller, err := s.orders.GetLegalEntity(ctx, inv.LegalEntityID)
+	if err != nil {
+		return err
+	}
+	buyer, err := s.orders.GetCustomer(ctx, inv.CustomerID)
+	if err != nil {
+		return err
+	}
+	doc := invoicedoc.Document{Invoice: inv,
+		Seller: invoicedoc.Party{Name: seller.Name, VATID: seller.VATID},
+		Buyer:  invoicedoc.Party{Name: buyer.Name, VATID: buyer.VATID}}
+
+	rendered := make([][]byte, len(invoiceFormats))
+	for i, f := range invoiceFormats {
+		if rendered[i], err = f.render(doc); err != nil {
+			return err
+		}
+	}
+	existing, err := s.invoiceAttachmentsByName(r, id)
+	if err != nil {
+		return err
+	}
+	owner := filestore.Owner{Type: filestore.OwnerInvoice, ID: id, Site: inv.SiteID}
+	items := make([]attachmentJSON, len(invoiceFormats))
+	for i, f := range invoiceFormats {
+		up := filestore.Upload{Body: bytes.NewReader(rendered[i]), Size: int64(len(rendered[i])), ContentType: f.contentType,
+			Filename: f.name, Comment: "rendered from invoice " + inv.Number}
+		att, ok := existing[f.name]
+		var rev filestore.Revision
+		if ok {
+			if rev, err = s.files.AddRevision(ctx, att.ID, up); err != nil {
+				return err
+			}
+			att.LatestRevision = rev.Number
+		} else if att, rev, err = s.files.CreateAttachment(ctx, owner, f.name, up); err != nil {
+			return err
+		}
+		items[i] = toAttachmentJSON(att)
+		rj := toRevisionJSON(rev)
+		items[i].Revision = &rj
+	}
+	return writeJSON(w, http.StatusCreated, map[string]any{"items": items})
+}
+
+// invoiceAttachmentsByName returns the invoice's attachments by name, the
+// first one of each name.
+func (s *Server) invoiceAttachmentsByName(r *http.Request, id uuid.UUID) (map[string]filestore.Attachment, error) {
+	const page = 1000
+	out := map[string]filestore.Attachment{}
+	after := uuid.Nil
+	for {
+		atts, err := s.files.ListAttachments(r.Context(), filestore.OwnerInvoice, id, after, page)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range atts {
+			if _, seen := out[a.Name]; !seen {
+				out[a.Name] = a
+			}
+		}
+		if len(atts) < page {
+			return out, nil
+		}
+		after = atts[len(atts)-1].ID
+	}
+}

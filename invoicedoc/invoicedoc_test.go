@@ -1,0 +1,273 @@
+package invoicedoc_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ledongthuc/pdf"
+	"github.com/shopspring/decimal"
+	"github.com/stretchr/testify/require"
+
+	"github.com/messina-oms/messina/contracts"
+	"github.com/messina-oms/messina/invoicedoc"
+)
+
+// parsed reads back what the tests check of a UBL invoice; untagged
+// namespaces match any, so cbc:ID reads as ID.
+type parsedAmount struct {
+	Currency string `xml:"currencyID,attr"`
+	Value    string `xml:",chardata"`
+}
+
+type parsedCategory struct {
+	ID                 string `xml:"ID"`
+	Percent            string `xml:"Percent"`
+	TaxExemptionReason string `xml:"TaxExemptionReason"`
+}
+
+type parsedInvoice struct {
+	XMLName         xml.Name
+	CustomizationID string `xml:"CustomizationID"`
+	ID              string `xml:"ID"`
+	IssueDate       string `xml:"IssueDate"`
+	DueDate         string `xml:"DueDate"`
+	InvoiceTypeCode string `xml:"InvoiceTypeCode"`
+	Currency        string `xml:"DocumentCurrencyCode"`
+	SellerName      string `xml:"AccountingSupplierParty>Party>PartyName>Name"`
+	SellerVAT       string `xml:"AccountingSupplierParty>Party>PartyTaxScheme>CompanyID"`
+	BuyerName       string `xml:"AccountingCustomerParty>Party>PartyName>Name"`
+	BuyerVAT        string `xml:"AccountingCustomerParty>Party>PartyTaxScheme>CompanyID"`
+	TaxTotal        struct {
+		TaxAmount parsedAmount `xml:"TaxAmount"`
+		Subtotals []struct {
+			TaxableAmount parsedAmount   `xml:"TaxableAmount"`
+			TaxAmount     parsedAmount   `xml:"TaxAmount"`
+			Category      parsedCategory `xml:"TaxCategory"`
+		} `xml:"TaxSubtotal"`
+	} `xml:"TaxTotal"`
+	Totals struct {
+		LineExtension parsedAmount `xml:"LineExtensionAmount"`
+		TaxExclusive  parsedAmount `xml:"TaxExclusiveAmount"`
+		TaxInclusive  parsedAmount `xml:"TaxInclusiveAmount"`
+		Payable       parsedAmount `xml:"PayableAmount"`
+	} `xml:"LegalMonetaryTotal"`
+	Lines []struct {
+		ID       string         `xml:"ID"`
+		Quantity string         `xml:"InvoicedQuantity"`
+		Amount   parsedAmount   `xml:"LineExtensionAmount"`
+		Start    string         `xml:"InvoicePeriod>StartDate"`
+		End      string         `xml:"InvoicePeriod>EndDate"`
+		Name     string         `xml:"Item>Name"`
+		Category parsedCategory `xml:"Item>ClassifiedTaxCategory"`
+		Price    parsedAmount   `xml:"Price>PriceAmount"`
+	} `xml:"InvoiceLine"`
+}
+
+func day(s string) time.Time {
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
+
+// document is a posted invoice with two lines at 20 % and one at 5.5 %,
+// amounts chosen so that float arithmetic would show (0.1 + 0.2).
+func document() invoicedoc.Document {
+	return invoicedoc.Document{
+		Invoice: contracts.Invoice{
+			Number: "FR-2026-000042", Status: contracts.InvoicePosted, Currency: "EUR",
+			IssueDate: day("2026-11-01"), DueDate: day("2026-12-01"),
+			Net: dec("100.3"), Tax: dec("17.06"), Total: dec("117.36"),
+			Lines: []contracts.InvoiceLine{
+				{Description: "Rack unit", PeriodStart: day("2026-11-01"), PeriodEnd: day("2026-11-30"), Quantity: dec("2"), UnitPrice: dec("25.05"), Net: dec("50.1"), TaxRate: dec("20"), Tax: dec("10.02")},
+				{Description: "Power", PeriodStart: day("2026-11-01"), PeriodEnd: day("2026-11-30"), Quantity: dec("1"), UnitPrice: dec("0.2"), Net: dec("0.2"), TaxRate: dec("20"), Tax: dec("0.04")},
+				{Description: "Remote hands", PeriodStart: day("2026-10-15"), PeriodEnd: day("2026-10-15"), Quantity: dec("1"), UnitPrice: dec("50"), Net: dec("50"), TaxRate: dec("13.6"), Tax: dec("7")},
+			},
+		},
+		Seller: invoicedoc.Party{Name: "Messina Data Centres SAS", VATID: "FR12345678901"},
+		Buyer:  invoicedoc.Party{Name: "Café Über GmbH", VATID: "DE999999999"},
+	}
+}
+
+func reverseCharge() invoicedoc.Document {
+	doc := document()
+	inv := &doc.Invoice
+	inv.ReverseCharge, inv.CustomerVATID = true, "DE123456789"
+	inv.Lines = inv.Lines[:2]
+	for i := range inv.Lines {
+		inv.Lines[i].TaxRate, inv.Lines[i].Tax = decimal.Zero, decimal.Zero
+	}
+	inv.Net, inv.Tax, inv.Total = dec("50.3"), decimal.Zero, dec("50.3")
+	return doc
+}
+
+func parseUBL(t *testing.T, doc invoicedoc.Document) parsedInvoice {
+	t.Helper()
+	b, err := invoicedoc.UBL(doc)
+	require.NoError(t, err)
+	var out parsedInvoice
+	require.NoError(t, xml.Unmarshal(b, &out))
+	require.Equal(t, "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2", out.XMLName.Space)
+	require.Equal(t, "Invoice", out.XMLName.Local)
+	return out
+}
+
+func TestUBLCarriesTheInvoiceAndItsTotals(t *testing.T) {
+	t.Parallel()
+	doc := document()
+	got := parseUBL(t, doc)
+
+	require.Equal(t, "urn:cen.eu:en16931:2017", got.CustomizationID)
+	require.Equal(t, "FR-2026-000042", got.ID)
+	require.Equal(t, "2026-11-01", got.IssueDate)
+	require.Equal(t, "2026-12-01", got.DueDate)
+	require.Equal(t, "380", got.InvoiceTypeCode)
+	require.Equal(t, "EUR", got.Currency)
+	require.Equal(t, []string{"Messina Data Centres SAS", "FR12345678901", "Café Über GmbH", "DE999999999"},
+		[]string{got.SellerName, got.SellerVAT, got.BuyerName, got.BuyerVAT})
+
+	// Totals equal the invoice's, with two decimals.
+	require.Equal(t, parsedAmount{"EUR", "100.30"}, got.Totals.LineExtension)
+	require.Equal(t, parsedAmount{"EUR", "100.30"}, got.Totals.TaxExclusive)
+	require.Equal(t, parsedAmount{"EUR", "117.36"}, got.Totals.TaxInclusive)
+	require.Equal(t, parsedAmount{"EUR", "117.36"}, got.Totals.Payable)
+	require.Equal(t, parsedAmount{"EUR", "17.06"}, got.TaxTotal.TaxAmount)
+	require.True(t, dec(got.Totals.Payable.Value).Equal(doc.Invoice.Total))
+
+	// One subtotal per rate, summed exactly (50.10 + 0.20, not 50.300000001).
+	require.Len(t, got.TaxTotal.Subtotals, 2)
+	s20, s136 := got.TaxTotal.Subtotals[0], got.TaxTotal.Subtotals[1]
+	require.Equal(t, parsedCategory{ID: "S", Percent: "20"}, s20.Category)
+	require.Equal(t, "50.30", s20.TaxableAmount.Value)
+	require.Equal(t, "10.06", s20.TaxAmount.Value)
+	require.Equal(t, parsedCategory{ID: "S", Percent: "13.6"}, s136.Category)
+	require.Equal(t, "50.00", s136.TaxableAmount.Value)
+	require.Equal(t, "7.00", s136.TaxAmount.Value)
+	sumTax := dec(s20.TaxAmount.Value).Add(dec(s136.TaxAmount.Value))
+	require.True(t, sumTax.Equal(doc.Invoice.Tax), "subtotals add up to the invoice tax")
+
+	require.Len(t, got.Lines, 3)
+	l := got.Lines[0]
+	require.Equal(t, "1", l.ID)
+	require.Equal(t, "2", l.Quantity)
+	require.Equal(t, parsedAmount{"EUR", "50.10"}, l.Amount)
+	require.Equal(t, "2026-11-01", l.Start)
+	require.Equal(t, "2026-11-30", l.End)
+	require.Equal(t, "Rack unit", l.Name)
+	require.Equal(t, "S", l.Category.ID)
+	require.Equal(t, parsedAmount{"EUR", "25.05"}, l.Price)
+	require.Equal(t, parsedAmount{"EUR", "0.20"}, got.Lines[1].Amount)
+}
+
+func TestUBLReverseChargeIsCategoryAEWithoutTax(t *testing.T) {
+	t.Parallel()
+	got := parseUBL(t, reverseCharge())
+
+	require.Equal(t, "DE123456789", got.BuyerVAT, "the VAT id the invoice was issued against")
+	require.Equal(t, "0.00", got.TaxTotal.TaxAmount.Value)
+	require.Len(t, got.TaxTotal.Subtotals, 1)
+	sub := got.TaxTotal.Subtotals[0]
+	require.Equal(t, parsedCategory{ID: "AE", Percent: "0", TaxExemptionReason: "Reverse charge"}, sub.Category)
+	require.Equal(t, "50.30", sub.TaxableAmount.Value)
+	require.Equal(t, "0.00", sub.TaxAmount.Value)
+	require.Equal(t, "50.30", got.Totals.Payable.Value)
+	for _, l := range got.Lines {
+		require.Equal(t, "AE", l.Category.ID)
+	}
+}
+
+func TestJSONCarriesTheInvoiceWithTwoDecimalAmounts(t *testing.T) {
+	t.Parallel()
+	b, err := invoicedoc.JSON(document())
+	require.NoError(t, err)
+	var got struct {
+		Number, Currency, Net, Tax, Total string
+		IssueDate                         string `json:"issue_date"`
+		Seller, Buyer                     struct {
+			Name  string
+			VATID string `json:"vat_id"`
+		}
+		Lines []struct{ Description, Net, Tax, Quantity string }
+	}
+	require.NoError(t, json.Unmarshal(b, &got))
+	require.Equal(t, "FR-2026-000042", got.Number)
+	require.Equal(t, "2026-11-01", got.IssueDate)
+	require.Equal(t, []string{"100.30", "17.06", "117.36"}, []string{got.Net, got.Tax, got.Total})
+	require.Equal(t, "Café Über GmbH", got.Buyer.Name)
+	require.Equal(t, "FR12345678901", got.Seller.VATID)
+	require.Len(t, got.Lines, 3)
+	require.Equal(t, "0.20", got.Lines[1].Net)
+	require.Equal(t, "7.00", got.Lines[2].Tax)
+}
+
+func pdfText(t *testing.T, b []byte) string {
+	t.Helper()
+	r, err := pdf.NewReader(bytes.NewReader(b), int64(len(b)))
+	require.NoError(t, err)
+	require.Equal(t, 1, r.NumPage())
+	rd, err := r.GetPlainText()
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	_, err = buf.ReadFrom(rd)
+	require.NoError(t, err)
+	return buf.String()
+}
+
+func TestPDFShowsTheNumberAndTotal(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		doc  invoicedoc.Document
+		want []string
+	}{
+		{name: "standard rate", doc: document(), want: []string{"FR-2026-000042", "117.36 EUR", "Messina Data Centres SAS"}},
+		{name: "reverse charge", doc: reverseCharge(), want: []string{"FR-2026-000042", "50.30 EUR", "Reverse charge"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b, err := invoicedoc.PDF(tc.doc)
+			require.NoError(t, err)
+			require.True(t, bytes.HasPrefix(b, []byte("%PDF")))
+			text := pdfText(t, b)
+			for _, w := range tc.want {
+				require.Contains(t, text, w)
+			}
+			again, err := invoicedoc.PDF(tc.doc)
+			require.NoError(t, err)
+			require.Equal(t, b, again, "the same document renders to the same bytes")
+		})
+	}
+}
+
+func TestEveryRendererRefusesAnInvoiceThatIsNotPosted(t *testing.T) {
+	t.Parallel()
+	doc := document()
+	doc.Invoice.Number, doc.Invoice.Status = "", contracts.InvoiceDraft
+	for name, render := range map[string]func(invoicedoc.Document) ([]byte, error){
+		"UBL": invoicedoc.UBL, "JSON": invoicedoc.JSON, "PDF": invoicedoc.PDF,
+	} {
+		b, err := render(doc)
+		require.Truef(t, errors.Is(err, invoicedoc.ErrNotPosted), "%s: %v", name, err)
+		require.Nil(t, b, name)
+	}
+}
+
+func TestUBLEscapesMarkupInNames(t *testing.T) {
+	t.Parallel()
+	doc := document()
+	doc.Buyer.Name = `A & B <Ltd> "x"`
+	b, err := invoicedoc.UBL(doc)
+	require.NoError(t, err)
+	require.False(t, strings.Contains(string(b), "<Ltd>"))
+	var got parsedInvoice
+	require.NoError(t, xml.Unmarshal(b, &got))
+	require.Equal(t, doc.Buyer.Name, got.BuyerName)
+}

@@ -1,0 +1,206 @@
+package invoicedoc
+
+import (
+	"bytes"
+	"encoding/xml"
+	"strconv"
+
+	"github.com/shopspring/decimal"
+)
+
+// UBL namespaces and identifiers.
+const (
+	nsInvoice       = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
+	nsCAC           = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
+	nsCBC           = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
+	customizationID = "urn:cen.eu:en16931:2017"
+	invoiceTypeCode = "380" // commercial invoice
+	unitCodeEach    = "C62" // UN/ECE rec 20 "one"
+
+	// Tax categories (UNCL 5305).
+	categoryStandard      = "S"
+	categoryZero          = "Z"
+	categoryReverseCharge = "AE"
+	reverseChargeReason   = "Reverse charge"
+	reverseChargeCode     = "VATEX-EU-AE"
+)
+
+type ublAmount struct {
+	Currency string `xml:"currencyID,attr"`
+	Value    string `xml:",chardata"`
+}
+
+type ublQuantity struct {
+	Unit  string `xml:"unitCode,attr"`
+	Value string `xml:",chardata"`
+}
+
+type ublTaxScheme struct {
+	ID string `xml:"cbc:ID"`
+}
+
+type ublPartyTaxScheme struct {
+	CompanyID string       `xml:"cbc:CompanyID"`
+	TaxScheme ublTaxScheme `xml:"cac:TaxScheme"`
+}
+
+type ublLegalEntity struct {
+	RegistrationName string `xml:"cbc:RegistrationName"`
+}
+
+type ublParty struct {
+	Name           string             `xml:"cac:PartyName>cbc:Name"`
+	PartyTaxScheme *ublPartyTaxScheme `xml:"cac:PartyTaxScheme,omitempty"`
+	LegalEntity    ublLegalEntity     `xml:"cac:PartyLegalEntity"`
+}
+
+type ublTaxCategory struct {
+	ID                     string       `xml:"cbc:ID"`
+	Percent                string       `xml:"cbc:Percent"`
+	TaxExemptionReasonCode string       `xml:"cbc:TaxExemptionReasonCode,omitempty"`
+	TaxExemptionReason     string       `xml:"cbc:TaxExemptionReason,omitempty"`
+	TaxScheme              ublTaxScheme `xml:"cac:TaxScheme"`
+}
+
+type ublTaxSubtotal struct {
+	TaxableAmount ublAmount      `xml:"cbc:TaxableAmount"`
+	TaxAmount     ublAmount      `xml:"cbc:TaxAmount"`
+	TaxCategory   ublTaxCategory `xml:"cac:TaxCategory"`
+}
+
+type ublTaxTotal struct {
+	TaxAmount ublAmount        `xml:"cbc:TaxAmount"`
+	Subtotals []ublTaxSubtotal `xml:"cac:TaxSubtotal"`
+}
+
+type ublMonetaryTotal struct {
+	LineExtensionAmount ublAmount `xml:"cbc:LineExtensionAmount"`
+	TaxExclusiveAmount  ublAmount `xml:"cbc:TaxExclusiveAmount"`
+	TaxInclusiveAmount  ublAmount `xml:"cbc:TaxInclusiveAmount"`
+	PayableAmount       ublAmount `xml:"cbc:PayableAmount"`
+}
+
+type ublPeriod struct {
+	StartDate string `xml:"cbc:StartDate"`
+	EndDate   string `xml:"cbc:EndDate"`
+}
+
+type ublItem struct {
+	Name                  string         `xml:"cbc:Name"`
+	ClassifiedTaxCategory ublTaxCategory `xml:"cac:ClassifiedTaxCategory"`
+}
+
+type ublLine struct {
+	ID                  string      `xml:"cbc:ID"`
+	InvoicedQuantity    ublQuantity `xml:"cbc:InvoicedQuantity"`
+	LineExtensionAmount ublAmount   `xml:"cbc:LineExtensionAmount"`
+	InvoicePeriod       ublPeriod   `xml:"cac:InvoicePeriod"`
+	Item                ublItem     `xml:"cac:Item"`
+	PriceAmount         ublAmount   `xml:"cac:Price>cbc:PriceAmount"`
+}
+
+type ublInvoice struct {
+	XMLName                 xml.Name         `xml:"Invoice"`
+	NS                      string           `xml:"xmlns,attr"`
+	NSCAC                   string           `xml:"xmlns:cac,attr"`
+	NSCBC                   string           `xml:"xmlns:cbc,attr"`
+	CustomizationID         string           `xml:"cbc:CustomizationID"`
+	ID                      string           `xml:"cbc:ID"`
+	IssueDate               string           `xml:"cbc:IssueDate"`
+	DueDate                 string           `xml:"cbc:DueDate"`
+	InvoiceTypeCode         string           `xml:"cbc:InvoiceTypeCode"`
+	DocumentCurrencyCode    string           `xml:"cbc:DocumentCurrencyCode"`
+	AccountingSupplierParty ublParty         `xml:"cac:AccountingSupplierParty>cac:Party"`
+	AccountingCustomerParty ublParty         `xml:"cac:AccountingCustomerParty>cac:Party"`
+	TaxTotal                ublTaxTotal      `xml:"cac:TaxTotal"`
+	LegalMonetaryTotal      ublMonetaryTotal `xml:"cac:LegalMonetaryTotal"`
+	Lines                   []ublLine        `xml:"cac:InvoiceLine"`
+}
+
+func party(p Party, vatID string) ublParty {
+	out := ublParty{Name: p.Name, LegalEntity: ublLegalEntity{RegistrationName: p.Name}}
+	if vatID != "" {
+		out.PartyTaxScheme = &ublPartyTaxScheme{CompanyID: vatID, TaxScheme: ublTaxScheme{ID: "VAT"}}
+	}
+	return out
+}
+
+// taxCategory is the category of a line at rate: AE (0 %, with the
+// exemption reason) on a reverse-charge invoice, S for a positive rate,
+// Z for a zero rate.
+func taxCategory(reverseCharge bool, rate decimal.Decimal) ublTaxCategory {
+	c := ublTaxCategory{Percent: rate.String(), TaxScheme: ublTaxScheme{ID: "VAT"}}
+	switch {
+	case reverseCharge:
+		c.ID, c.Percent = categoryReverseCharge, "0"
+		c.TaxExemptionReasonCode, c.TaxExemptionReason = reverseChargeCode, reverseChargeReason
+	case rate.IsPositive():
+		c.ID = categoryStandard
+	default:
+		c.ID = categoryZero
+	}
+	return c
+}
+
+// UBL renders the document as an EN 16931 (UBL 2.1) Invoice: one
+// TaxSubtotal per tax category and rate, in the order they first occur on
+// the lines, amounts with two decimals. It returns ErrNotPosted for an
+// invoice without a number.
+func UBL(doc Document) ([]byte, error) {
+	if err := doc.check(); err != nil {
+		return nil, err
+	}
+	inv := doc.Invoice
+	amt := func(d decimal.Decimal) ublAmount { return ublAmount{Currency: inv.Currency, Value: money(d)} }
+	out := ublInvoice{
+		NS: nsInvoice, NSCAC: nsCAC, NSCBC: nsCBC,
+		CustomizationID: customizationID, ID: inv.Number,
+		IssueDate: inv.IssueDate.Format(dateLayout), DueDate: inv.DueDate.Format(dateLayout),
+		InvoiceTypeCode: invoiceTypeCode, DocumentCurrencyCode: inv.Currency,
+		AccountingSupplierParty: party(doc.Seller, doc.Seller.VATID),
+		AccountingCustomerParty: party(doc.Buyer, buyerVATID(doc)),
+		LegalMonetaryTotal: ublMonetaryTotal{
+			LineExtensionAmount: amt(inv.Net), TaxExclusiveAmount: amt(inv.Net),
+			TaxInclusiveAmount: amt(inv.Total), PayableAmount: amt(inv.Total),
+		},
+	}
+	type group struct {
+		cat      ublTaxCategory
+		net, tax decimal.Decimal
+	}
+	var groups []*group
+	byKey := map[string]*group{}
+	for i, l := range inv.Lines {
+		cat := taxCategory(inv.ReverseCharge, l.TaxRate)
+		key := cat.ID + "/" + cat.Percent
+		g, ok := byKey[key]
+		if !ok {
+			g = &group{cat: cat}
+			byKey[key] = g
+			groups = append(groups, g)
+		}
+		g.net = g.net.Add(l.Net)
+		g.tax = g.tax.Add(l.Tax)
+		out.Lines = append(out.Lines, ublLine{
+			ID:                  strconv.Itoa(i + 1),
+			InvoicedQuantity:    ublQuantity{Unit: unitCodeEach, Value: l.Quantity.String()},
+			LineExtensionAmount: amt(l.Net),
+			InvoicePeriod:       ublPeriod{StartDate: l.PeriodStart.Format(dateLayout), EndDate: l.PeriodEnd.Format(dateLayout)},
+			Item:                ublItem{Name: l.Description, ClassifiedTaxCategory: cat},
+			PriceAmount:         ublAmount{Currency: inv.Currency, Value: l.UnitPrice.String()},
+		})
+	}
+	out.TaxTotal.TaxAmount = amt(inv.Tax)
+	for _, g := range groups {
+		out.TaxTotal.Subtotals = append(out.TaxTotal.Subtotals, ublTaxSubtotal{TaxableAmount: amt(g.net), TaxAmount: amt(g.tax), TaxCategory: g.cat})
+	}
+	var buf bytes.Buffer
+	buf.WriteString(xml.Header)
+	enc := xml.NewEncoder(&buf)
+	enc.Indent("", "  ")
+	if err := enc.Encode(out); err != nil {
+		return nil, err
+	}
+	buf.WriteByte('\n')
+	return buf.Bytes(), nil
+}
