@@ -94,8 +94,7 @@ func (t *Tokens) Create(ctx context.Context, in NewTokenInput) (Token, string, e
 	}
 	secret, hash := NewToken()
 	var out Token
-	err := InTx(ctx, t.pool, func(tx pgx.Tx) error {
-		q := queries.New(tx)
+	err := InQueries(ctx, t.pool, func(q *queries.Queries) error {
 		if err := checkSites(ctx, q, in.Sites, &v); err != nil {
 			return err
 		}
@@ -134,8 +133,8 @@ func (t *Tokens) Create(ctx context.Context, in NewTokenInput) (Token, string, e
 // List returns up to limit tokens with ids after the given one, by id.
 func (t *Tokens) List(ctx context.Context, after *uuid.UUID, limit int) ([]Token, error) {
 	var out []Token
-	err := InTx(ctx, t.pool, func(tx pgx.Tx) error {
-		rows, err := queries.New(tx).TokenList(ctx, queries.TokenListParams{After: after, MaxRows: int32(limit)})
+	err := InQueries(ctx, t.pool, func(q *queries.Queries) error {
+		rows, err := q.TokenList(ctx, queries.TokenListParams{After: after, MaxRows: int32(limit)})
 		if err != nil {
 			return fmt.Errorf("list tokens: %w", err)
 		}
@@ -151,8 +150,8 @@ func (t *Tokens) List(ctx context.Context, after *uuid.UUID, limit int) ([]Token
 // returns ErrTokenNotFound for an unknown id.
 func (t *Tokens) Revoke(ctx context.Context, id uuid.UUID) (Token, error) {
 	var out Token
-	err := InTx(ctx, t.pool, func(tx pgx.Tx) error {
-		row, err := queries.New(tx).TokenRevoke(ctx, id)
+	err := InQueries(ctx, t.pool, func(q *queries.Queries) error {
+		row, err := q.TokenRevoke(ctx, id)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return ErrTokenNotFound
 		}

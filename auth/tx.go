@@ -8,6 +8,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/messina-oms/messina/queries"
 )
 
 // ErrNoPrincipal means a database transaction was started without a
@@ -78,4 +80,10 @@ func InTx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) error 
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// InQueries is InTx for callers that only need the generated queries: fn
+// gets them bound to the transaction.
+func InQueries(ctx context.Context, pool *pgxpool.Pool, fn func(*queries.Queries) error) error {
+	return InTx(ctx, pool, func(tx pgx.Tx) error { return fn(queries.New(tx)) })
 }

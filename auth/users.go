@@ -68,8 +68,7 @@ func (u *Users) Create(ctx context.Context, email, name string, role Role, sites
 	}
 	sites = normalizeSites(sites)
 	var out User
-	err := InTx(ctx, u.pool, func(tx pgx.Tx) error {
-		q := queries.New(tx)
+	err := InQueries(ctx, u.pool, func(q *queries.Queries) error {
 		if err := checkSites(ctx, q, sites, &v); err != nil {
 			return err
 		}
@@ -89,8 +88,8 @@ func (u *Users) Create(ctx context.Context, email, name string, role Role, sites
 // Get returns a user or ErrUserNotFound.
 func (u *Users) Get(ctx context.Context, id uuid.UUID) (User, error) {
 	var out User
-	err := InTx(ctx, u.pool, func(tx pgx.Tx) error {
-		row, err := queries.New(tx).UserGet(ctx, id)
+	err := InQueries(ctx, u.pool, func(q *queries.Queries) error {
+		row, err := q.UserGet(ctx, id)
 		if err != nil {
 			return userError(err)
 		}
@@ -103,8 +102,8 @@ func (u *Users) Get(ctx context.Context, id uuid.UUID) (User, error) {
 // List returns up to limit users with ids after the given one, by id.
 func (u *Users) List(ctx context.Context, after *uuid.UUID, limit int) ([]User, error) {
 	var out []User
-	err := InTx(ctx, u.pool, func(tx pgx.Tx) error {
-		rows, err := queries.New(tx).UserList(ctx, queries.UserListParams{After: after, MaxRows: int32(limit)})
+	err := InQueries(ctx, u.pool, func(q *queries.Queries) error {
+		rows, err := q.UserList(ctx, queries.UserListParams{After: after, MaxRows: int32(limit)})
 		if err != nil {
 			return fmt.Errorf("list users: %w", err)
 		}
@@ -139,8 +138,7 @@ func (u *Users) Update(ctx context.Context, id uuid.UUID, version int32, patch U
 		params.Sites = normalizeSites(*patch.Sites)
 	}
 	var out User
-	err := InTx(ctx, u.pool, func(tx pgx.Tx) error {
-		q := queries.New(tx)
+	err := InQueries(ctx, u.pool, func(q *queries.Queries) error {
 		if patch.Sites != nil {
 			if err := checkSites(ctx, q, params.Sites, &v); err != nil {
 				return err

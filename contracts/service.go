@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
 
@@ -37,9 +36,7 @@ func New(pool *pgxpool.Pool, log *slog.Logger) *Service {
 // inTx runs fn in one transaction with the principal's settings; fn's
 // error decides commit or rollback, so nothing is partly written.
 func (s *Service) inTx(ctx context.Context, fn func(q *queries.Queries) error) error {
-	return auth.InTx(ctx, s.pool, func(tx pgx.Tx) error {
-		return fn(queries.New(tx))
-	})
+	return auth.InQueries(ctx, s.pool, fn)
 }
 
 // Contracts ------------------------------------------------------------------

@@ -172,8 +172,7 @@ func revisionFromRow(r queries.FilesRevision) Revision {
 // inTx runs fn in a transaction carrying the caller's principal (audit
 // actor, request id, visible sites), translating database errors.
 func (s *Service) inTx(ctx context.Context, fn func(q *queries.Queries) error) error {
-	err := auth.InTx(ctx, s.pool, func(tx pgx.Tx) error { return fn(queries.New(tx)) })
-	return dbErr(err)
+	return dbErr(auth.InQueries(ctx, s.pool, fn))
 }
 
 // systemCtx is the context of maintenance the service does on its own
