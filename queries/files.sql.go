@@ -558,6 +558,17 @@ func (q *Queries) BlobUnpinFailed(ctx context.Context, arg BlobUnpinFailedParams
 	return result.RowsAffected(), nil
 }
 
+const commitWithoutFlushWait = `-- name: CommitWithoutFlushWait :exec
+SELECT set_config('synchronous_commit', 'off', true)
+`
+
+// Lets the current transaction commit without waiting for its WAL flush:
+// for writes whose loss in a database crash is harmless (upload pins).
+func (q *Queries) CommitWithoutFlushWait(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, commitWithoutFlushWait)
+	return err
+}
+
 const filesSiteVisible = `-- name: FilesSiteVisible :one
 SELECT EXISTS (SELECT FROM core.site WHERE id = $1)
 `

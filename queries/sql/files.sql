@@ -199,3 +199,8 @@ SELECT coalesce(files.revision_verify(@attachment_id), 0)::integer AS first_bad;
 -- Whether the site exists and the caller may see it (core.site has
 -- row-level security), checked before an upload reads its body.
 SELECT EXISTS (SELECT FROM core.site WHERE id = @site_id);
+
+-- name: CommitWithoutFlushWait :exec
+-- Lets the current transaction commit without waiting for its WAL flush:
+-- for writes whose loss in a database crash is harmless (upload pins).
+SELECT set_config('synchronous_commit', 'off', true);
