@@ -8,6 +8,7 @@ import (
 
 	"github.com/messina-oms/messina/filestore"
 	"github.com/messina-oms/messina/invoicedoc"
+	"github.com/messina-oms/messina/orders"
 )
 
 func (s *Server) invoiceDocumentRoutes() []route {
@@ -49,7 +50,9 @@ func (s *Server) listInvoiceAttachments(w http.ResponseWriter, r *http.Request) 
 // renderInvoiceDocuments renders a numbered invoice as UBL, JSON and PDF
 // and stores each as an attachment of the invoice: a new attachment the
 // first time, a new revision of it afterwards (nothing is overwritten).
-// A draft answers 409 invalid_state.
+// A draft answers 409 invalid_state; an invoice whose seller or buyer has
+// no postal address, 409 invoice_document_incomplete (EN 16931 requires
+// both).
 func (s *Server) renderInvoiceDocuments(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathUUID(r, "id")
 	if err != nil {
@@ -72,8 +75,8 @@ func (s *Server) renderInvoiceDocuments(w http.ResponseWriter, r *http.Request) 
 		return err
 	}
 	doc := invoicedoc.Document{Invoice: inv,
-		Seller: invoicedoc.Party{Name: seller.Name, VATID: seller.VATID},
-		Buyer:  invoicedoc.Party{Name: buyer.Name, VATID: buyer.VATID}}
+		Seller: invoicedoc.Party{Name: seller.Name, VATID: seller.VATID, Address: docAddress(seller.Address)},
+		Buyer:  invoicedoc.Party{Name: buyer.Name, VATID: buyer.VATID, Address: docAddress(buyer.Address)}}
 
 	rendered := make([][]byte, len(invoiceFormats))
 	for i, f := range invoiceFormats {
@@ -105,6 +108,15 @@ func (s *Server) renderInvoiceDocuments(w http.ResponseWriter, r *http.Request) 
 		items[i].Revision = &rj
 	}
 	return writeJSON(w, http.StatusCreated, map[string]any{"items": items})
+}
+
+// docAddress is an address as the documents take it; nil stays nil, which
+// the renderers refuse (409 invoice_document_incomplete).
+func docAddress(a *orders.Address) *invoicedoc.Address {
+	if a == nil {
+		return nil
+	}
+	return &invoicedoc.Address{Street: a.Street, City: a.City, Postcode: a.Postcode, Country: a.Country}
 }
 
 // invoiceAttachmentsByName returns the invoice's attachments by name, the

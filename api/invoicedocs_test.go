@@ -2,10 +2,13 @@ package api_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"encoding/xml"
+	"slices"
 	"testing"
 
 	"github.com/messina-oms/messina/contracts"
+	"github.com/messina-oms/messina/orders"
 )
 
 type invoiceDocumentsBody struct {
@@ -73,14 +76,30 @@ func TestInvoiceDocumentsAreStoredAsRevisionedAttachments(t *testing.T) {
 		}
 	}
 	var ubl struct {
-		ID      string `xml:"ID"`
-		Payable string `xml:"LegalMonetaryTotal>PayableAmount"`
+		ID            string `xml:"ID"`
+		Payable       string `xml:"LegalMonetaryTotal>PayableAmount"`
+		SellerStreet  string `xml:"AccountingSupplierParty>Party>PostalAddress>StreetName"`
+		SellerCountry string `xml:"AccountingSupplierParty>Party>PostalAddress>Country>IdentificationCode"`
+		BuyerCity     string `xml:"AccountingCustomerParty>Party>PostalAddress>CityName"`
+		BuyerPostcode string `xml:"AccountingCustomerParty>Party>PostalAddress>PostalZone"`
 	}
 	if err := xml.Unmarshal(content(t, first.Items[0]), &ubl); err != nil {
 		t.Fatal(err)
 	}
 	if ubl.ID != inv.Number || ubl.Payable != inv.Total.StringFixed(2) {
 		t.Fatalf("stored UBL has %+v, invoice %s total %s", ubl, inv.Number, inv.Total)
+	}
+	if ubl.SellerStreet != o.c.ukEntity.Address.Street || ubl.SellerCountry != "GB" ||
+		ubl.BuyerCity != o.c.ukCustomer.Address.City || ubl.BuyerPostcode != o.c.ukCustomer.Address.Postcode {
+		t.Fatalf("stored UBL has addresses %+v, seller %+v, buyer %+v", ubl, o.c.ukEntity.Address, o.c.ukCustomer.Address)
+	}
+	var js struct {
+		Buyer struct {
+			Address struct{ Street, Country string }
+		}
+	}
+	if err := json.Unmarshal(content(t, first.Items[1]), &js); err != nil || js.Buyer.Address.Street != o.c.ukCustomer.Address.Street || js.Buyer.Address.Country != "GB" {
+		t.Fatalf("stored JSON has buyer %+v (%v)", js.Buyer, err)
 	}
 	if pdf := content(t, first.Items[2]); !bytes.HasPrefix(pdf, []byte("%PDF")) || first.Items[2].Revision.ContentType != "application/pdf" {
 		t.Fatalf("stored PDF: %s, starts %q", first.Items[2].Revision.ContentType, pdf[:min(len(pdf), 8)])
@@ -108,5 +127,29 @@ func TestInvoiceDocumentsAreStoredAsRevisionedAttachments(t *testing.T) {
 		if a.LatestRevision != 2 {
 			t.Fatalf("listed %+v", a)
 		}
+	}
+}
+
+func TestInvoiceDocumentsNeedBothPartiesAddresses(t *testing.T) {
+	t.Parallel()
+	o := setupOrders(t)
+	inv := postedInvoice(t, o.c, o.db.App)
+	cu, err := o.c.svc.GetCustomer(o.c.ctx, inv.CustomerID)
+	must(t, err)
+	in := orders.CustomerInput{Name: cu.Name, Currency: cu.Currency, Language: cu.Language, Timezone: cu.Timezone, PaymentTermsDays: cu.PaymentTermsDays}
+	_, err = o.c.svc.UpdateCustomer(o.c.ctx, cu.ID, cu.Version, in) // no address: a customer from before addresses
+	must(t, err)
+
+	docs := "/v1/invoices/" + inv.ID.String() + "/documents"
+	p := wantProblem(t, o.call(t, request{method: "POST", path: docs}), 409, "invoice_document_incomplete")
+	if !slices.Equal(p.fields(), []string{"buyer.address"}) {
+		t.Fatalf("fields %v", p.fields())
+	}
+	var list struct {
+		Items []attachmentBody `json:"items"`
+	}
+	o.call(t, request{method: "GET", path: "/v1/invoices/" + inv.ID.String() + "/attachments"}).json(t, &list)
+	if len(list.Items) != 0 {
+		t.Fatalf("a refused render stored %+v", list.Items)
 	}
 }

@@ -30,18 +30,27 @@ type parsedCategory struct {
 	TaxExemptionReason string `xml:"TaxExemptionReason"`
 }
 
+type parsedAddress struct {
+	Street   string `xml:"StreetName"`
+	City     string `xml:"CityName"`
+	Postcode string `xml:"PostalZone"`
+	Country  string `xml:"Country>IdentificationCode"`
+}
+
 type parsedInvoice struct {
 	XMLName         xml.Name
-	CustomizationID string `xml:"CustomizationID"`
-	ID              string `xml:"ID"`
-	IssueDate       string `xml:"IssueDate"`
-	DueDate         string `xml:"DueDate"`
-	InvoiceTypeCode string `xml:"InvoiceTypeCode"`
-	Currency        string `xml:"DocumentCurrencyCode"`
-	SellerName      string `xml:"AccountingSupplierParty>Party>PartyName>Name"`
-	SellerVAT       string `xml:"AccountingSupplierParty>Party>PartyTaxScheme>CompanyID"`
-	BuyerName       string `xml:"AccountingCustomerParty>Party>PartyName>Name"`
-	BuyerVAT        string `xml:"AccountingCustomerParty>Party>PartyTaxScheme>CompanyID"`
+	CustomizationID string        `xml:"CustomizationID"`
+	ID              string        `xml:"ID"`
+	IssueDate       string        `xml:"IssueDate"`
+	DueDate         string        `xml:"DueDate"`
+	InvoiceTypeCode string        `xml:"InvoiceTypeCode"`
+	Currency        string        `xml:"DocumentCurrencyCode"`
+	SellerName      string        `xml:"AccountingSupplierParty>Party>PartyName>Name"`
+	SellerVAT       string        `xml:"AccountingSupplierParty>Party>PartyTaxScheme>CompanyID"`
+	BuyerName       string        `xml:"AccountingCustomerParty>Party>PartyName>Name"`
+	BuyerVAT        string        `xml:"AccountingCustomerParty>Party>PartyTaxScheme>CompanyID"`
+	SellerAddress   parsedAddress `xml:"AccountingSupplierParty>Party>PostalAddress"`
+	BuyerAddress    parsedAddress `xml:"AccountingCustomerParty>Party>PostalAddress"`
 	TaxTotal        struct {
 		TaxAmount parsedAmount `xml:"TaxAmount"`
 		Subtotals []struct {
@@ -92,8 +101,10 @@ func document() invoicedoc.Document {
 				{Description: "Remote hands", PeriodStart: day("2026-10-15"), PeriodEnd: day("2026-10-15"), Quantity: dec("1"), UnitPrice: dec("50"), Net: dec("50"), TaxRate: dec("13.6"), Tax: dec("7")},
 			},
 		},
-		Seller: invoicedoc.Party{Name: "Messina Data Centres SAS", VATID: "FR12345678901"},
-		Buyer:  invoicedoc.Party{Name: "Café Über GmbH", VATID: "DE999999999"},
+		Seller: invoicedoc.Party{Name: "Messina Data Centres SAS", VATID: "FR12345678901",
+			Address: &invoicedoc.Address{Street: "12 rue de la Paix", City: "Paris", Postcode: "75002", Country: "FR"}},
+		Buyer: invoicedoc.Party{Name: "Café Über GmbH", VATID: "DE999999999",
+			Address: &invoicedoc.Address{Street: "Königsallee 1", City: "Düsseldorf", Postcode: "40212", Country: "DE"}},
 	}
 }
 
@@ -133,6 +144,8 @@ func TestUBLCarriesTheInvoiceAndItsTotals(t *testing.T) {
 	require.Equal(t, "EUR", got.Currency)
 	require.Equal(t, []string{"Messina Data Centres SAS", "FR12345678901", "Café Über GmbH", "DE999999999"},
 		[]string{got.SellerName, got.SellerVAT, got.BuyerName, got.BuyerVAT})
+	require.Equal(t, parsedAddress{"12 rue de la Paix", "Paris", "75002", "FR"}, got.SellerAddress)
+	require.Equal(t, parsedAddress{"Königsallee 1", "Düsseldorf", "40212", "DE"}, got.BuyerAddress)
 
 	// Totals equal the invoice's, with two decimals.
 	require.Equal(t, parsedAmount{"EUR", "100.30"}, got.Totals.LineExtension)
@@ -192,8 +205,9 @@ func TestJSONCarriesTheInvoiceWithTwoDecimalAmounts(t *testing.T) {
 		Number, Currency, Net, Tax, Total string
 		IssueDate                         string `json:"issue_date"`
 		Seller, Buyer                     struct {
-			Name  string
-			VATID string `json:"vat_id"`
+			Name    string
+			VATID   string `json:"vat_id"`
+			Address struct{ Street, City, Postcode, Country string }
 		}
 		Lines []struct{ Description, Net, Tax, Quantity string }
 	}
@@ -203,6 +217,8 @@ func TestJSONCarriesTheInvoiceWithTwoDecimalAmounts(t *testing.T) {
 	require.Equal(t, []string{"100.30", "17.06", "117.36"}, []string{got.Net, got.Tax, got.Total})
 	require.Equal(t, "Café Über GmbH", got.Buyer.Name)
 	require.Equal(t, "FR12345678901", got.Seller.VATID)
+	require.Equal(t, struct{ Street, City, Postcode, Country string }{"12 rue de la Paix", "Paris", "75002", "FR"}, got.Seller.Address)
+	require.Equal(t, struct{ Street, City, Postcode, Country string }{"Königsallee 1", "Düsseldorf", "40212", "DE"}, got.Buyer.Address)
 	require.Len(t, got.Lines, 3)
 	require.Equal(t, "0.20", got.Lines[1].Net)
 	require.Equal(t, "7.00", got.Lines[2].Tax)
@@ -228,7 +244,8 @@ func TestPDFShowsTheNumberAndTotal(t *testing.T) {
 		doc  invoicedoc.Document
 		want []string
 	}{
-		{name: "standard rate", doc: document(), want: []string{"FR-2026-000042", "117.36 EUR", "Messina Data Centres SAS"}},
+		{name: "standard rate", doc: document(), want: []string{"FR-2026-000042", "117.36 EUR", "Messina Data Centres SAS",
+			"12 rue de la Paix", "75002 Paris", "Königsallee 1", "40212 Düsseldorf"}},
 		{name: "reverse charge", doc: reverseCharge(), want: []string{"FR-2026-000042", "50.30 EUR", "Reverse charge"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -257,6 +274,35 @@ func TestEveryRendererRefusesAnInvoiceThatIsNotPosted(t *testing.T) {
 		b, err := render(doc)
 		require.Truef(t, errors.Is(err, invoicedoc.ErrNotPosted), "%s: %v", name, err)
 		require.Nil(t, b, name)
+	}
+}
+
+func TestEveryRendererRefusesADocumentWithoutWhatEN16931Requires(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		change  func(*invoicedoc.Document)
+		missing []string
+	}{
+		{"no seller address", func(d *invoicedoc.Document) { d.Seller.Address = nil }, []string{"seller.address"}},
+		{"no buyer address", func(d *invoicedoc.Document) { d.Buyer.Address = nil }, []string{"buyer.address"}},
+		{"no seller VAT id, no addresses", func(d *invoicedoc.Document) { d.Seller.VATID, d.Seller.Address, d.Buyer.Address = "", nil, nil },
+			[]string{"seller.vat_id", "seller.address", "buyer.address"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			doc := document()
+			tc.change(&doc)
+			for name, render := range map[string]func(invoicedoc.Document) ([]byte, error){
+				"UBL": invoicedoc.UBL, "JSON": invoicedoc.JSON, "PDF": invoicedoc.PDF,
+			} {
+				b, err := render(doc)
+				var ie *invoicedoc.IncompleteError
+				require.Truef(t, errors.As(err, &ie) && errors.Is(err, invoicedoc.ErrIncomplete), "%s: %v", name, err)
+				require.Equal(t, tc.missing, ie.Missing, name)
+				require.Nil(t, b, name)
+			}
+		})
 	}
 }
 

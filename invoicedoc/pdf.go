@@ -10,7 +10,8 @@ import (
 // PDF renders the document as a one-page A4 invoice in the PDF core fonts
 // (text outside Windows-1252 is approximated). The creation date is the
 // issue date, so the same document renders to the same bytes. It returns
-// ErrNotPosted for an invoice without a number.
+// ErrNotPosted for an invoice without a number and an *IncompleteError for
+// a document without the parties' addresses or the seller's VAT id.
 func PDF(doc Document) ([]byte, error) {
 	if err := doc.check(); err != nil {
 		return nil, err
@@ -36,6 +37,10 @@ func PDF(doc Document) ([]byte, error) {
 		p.CellFormat(0, 5, tr(title), "", 1, "L", false, 0, "")
 		p.SetFont("Helvetica", "", 10)
 		p.CellFormat(0, 5, tr(pt.Name), "", 1, "L", false, 0, "")
+		a := pt.Address // not nil: check refused a document without one
+		p.CellFormat(0, 5, tr(a.Street), "", 1, "L", false, 0, "")
+		p.CellFormat(0, 5, tr(a.Postcode+" "+a.City), "", 1, "L", false, 0, "")
+		p.CellFormat(0, 5, tr(a.Country), "", 1, "L", false, 0, "")
 		if vatID != "" {
 			p.CellFormat(0, 5, tr("VAT ID: "+vatID), "", 1, "L", false, 0, "")
 		}

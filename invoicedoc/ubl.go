@@ -48,8 +48,20 @@ type ublLegalEntity struct {
 	RegistrationName string `xml:"cbc:RegistrationName"`
 }
 
+// ublAddress is a cac:PostalAddress; UBL's schema fixes the order of its
+// elements (street, city, postal zone, country).
+type ublAddress struct {
+	StreetName  string `xml:"cbc:StreetName"`
+	CityName    string `xml:"cbc:CityName"`
+	PostalZone  string `xml:"cbc:PostalZone"`
+	CountryCode string `xml:"cac:Country>cbc:IdentificationCode"`
+}
+
+// ublParty's fields follow the order of UBL's PartyType: name, postal
+// address, tax scheme, legal entity.
 type ublParty struct {
 	Name           string             `xml:"cac:PartyName>cbc:Name"`
+	PostalAddress  ublAddress         `xml:"cac:PostalAddress"`
 	PartyTaxScheme *ublPartyTaxScheme `xml:"cac:PartyTaxScheme,omitempty"`
 	LegalEntity    ublLegalEntity     `xml:"cac:PartyLegalEntity"`
 }
@@ -118,7 +130,9 @@ type ublInvoice struct {
 }
 
 func party(p Party, vatID string) ublParty {
-	out := ublParty{Name: p.Name, LegalEntity: ublLegalEntity{RegistrationName: p.Name}}
+	a := p.Address // not nil: check refused a document without one
+	out := ublParty{Name: p.Name, LegalEntity: ublLegalEntity{RegistrationName: p.Name},
+		PostalAddress: ublAddress{StreetName: a.Street, CityName: a.City, PostalZone: a.Postcode, CountryCode: a.Country}}
 	if vatID != "" {
 		out.PartyTaxScheme = &ublPartyTaxScheme{CompanyID: vatID, TaxScheme: ublTaxScheme{ID: "VAT"}}
 	}
@@ -142,10 +156,12 @@ func taxCategory(reverseCharge bool, rate decimal.Decimal) ublTaxCategory {
 	return c
 }
 
-// UBL renders the document as an EN 16931 (UBL 2.1) Invoice: one
-// TaxSubtotal per tax category and rate, in the order they first occur on
-// the lines, amounts with two decimals. It returns ErrNotPosted for an
-// invoice without a number.
+// UBL renders the document as an EN 16931 (UBL 2.1) Invoice: both
+// parties with their postal address, one TaxSubtotal per tax category and
+// rate, in the order they first occur on the lines, amounts with two
+// decimals. It returns ErrNotPosted for an invoice without a number and an
+// *IncompleteError for a document without the parties' addresses or the
+// seller's VAT id.
 func UBL(doc Document) ([]byte, error) {
 	if err := doc.check(); err != nil {
 		return nil, err

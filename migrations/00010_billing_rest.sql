@@ -1,0 +1,50 @@
+-- +goose Up
+-- The rest of issue 8 (contracts and invoicing): postal addresses of
+-- sellers and buyers for EN 16931 invoices.
+
+-- Postal addresses ---------------------------------------------------------------
+
+-- Whether code is an ISO 3166-1 alpha-2 country code (the officially
+-- assigned ones), the code list EN 16931 uses for BT-40 and BT-55.
+-- IMMUTABLE so that a CHECK may use it; the list changes only by migration.
+CREATE FUNCTION core.is_country_code(code text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+        SELECT code = ANY ('{AD,AE,AF,AG,AI,AL,AM,AO,AQ,AR,AS,AT,AU,AW,AX,AZ,
+            BA,BB,BD,BE,BF,BG,BH,BI,BJ,BL,BM,BN,BO,BQ,BR,BS,BT,BV,BW,BY,BZ,
+            CA,CC,CD,CF,CG,CH,CI,CK,CL,CM,CN,CO,CR,CU,CV,CW,CX,CY,CZ,
+            DE,DJ,DK,DM,DO,DZ,EC,EE,EG,EH,ER,ES,ET,FI,FJ,FK,FM,FO,FR,
+            GA,GB,GD,GE,GF,GG,GH,GI,GL,GM,GN,GP,GQ,GR,GS,GT,GU,GW,GY,
+            HK,HM,HN,HR,HT,HU,ID,IE,IL,IM,IN,IO,IQ,IR,IS,IT,JE,JM,JO,JP,
+            KE,KG,KH,KI,KM,KN,KP,KR,KW,KY,KZ,LA,LB,LC,LI,LK,LR,LS,LT,LU,LV,LY,
+            MA,MC,MD,ME,MF,MG,MH,MK,ML,MM,MN,MO,MP,MQ,MR,MS,MT,MU,MV,MW,MX,MY,MZ,
+            NA,NC,NE,NF,NG,NI,NL,NO,NP,NR,NU,NZ,OM,PA,PE,PF,PG,PH,PK,PL,PM,PN,PR,PS,PT,PW,PY,
+            QA,RE,RO,RS,RU,RW,SA,SB,SC,SD,SE,SG,SH,SI,SJ,SK,SL,SM,SN,SO,SR,SS,ST,SV,SX,SY,SZ,
+            TC,TD,TF,TG,TH,TJ,TK,TL,TM,TN,TO,TR,TT,TV,TW,TZ,UA,UG,UM,US,UY,UZ,
+            VA,VC,VE,VG,VI,VN,VU,WF,WS,YE,YT,ZA,ZM,ZW}'::text[])
+    $$;
+
+-- The seller's (legal entity's) and the buyer's (customer's) postal
+-- address, which EN 16931 requires on every invoice (BG-5, BG-8). Nullable
+-- because rows made before this migration have none; when an address is
+-- given it is whole (street, city, postcode, country), so a document never
+-- shows half of one.
+ALTER TABLE core.legal_entity
+    ADD COLUMN address_street   text CONSTRAINT legal_entity_address_street_check CHECK (btrim(address_street) <> '' AND length(address_street) <= 200),
+    ADD COLUMN address_city     text CONSTRAINT legal_entity_address_city_check CHECK (btrim(address_city) <> '' AND length(address_city) <= 100),
+    ADD COLUMN address_postcode text CONSTRAINT legal_entity_address_postcode_check CHECK (btrim(address_postcode) <> '' AND length(address_postcode) <= 20),
+    ADD COLUMN address_country  text CONSTRAINT legal_entity_address_country_check CHECK (core.is_country_code(address_country)),
+    ADD CONSTRAINT legal_entity_address_whole CHECK (num_nulls(address_street, address_city, address_postcode, address_country) IN (0, 4));
+ALTER TABLE core.customer
+    ADD COLUMN address_street   text CONSTRAINT customer_address_street_check CHECK (btrim(address_street) <> '' AND length(address_street) <= 200),
+    ADD COLUMN address_city     text CONSTRAINT customer_address_city_check CHECK (btrim(address_city) <> '' AND length(address_city) <= 100),
+    ADD COLUMN address_postcode text CONSTRAINT customer_address_postcode_check CHECK (btrim(address_postcode) <> '' AND length(address_postcode) <= 20),
+    ADD COLUMN address_country  text CONSTRAINT customer_address_country_check CHECK (core.is_country_code(address_country)),
+    ADD CONSTRAINT customer_address_whole CHECK (num_nulls(address_street, address_city, address_postcode, address_country) IN (0, 4));
+
+-- +goose Down
+ALTER TABLE core.customer DROP CONSTRAINT customer_address_whole,
+    DROP COLUMN address_country, DROP COLUMN address_postcode, DROP COLUMN address_city, DROP COLUMN address_street;
+ALTER TABLE core.legal_entity DROP CONSTRAINT legal_entity_address_whole,
+    DROP COLUMN address_country, DROP COLUMN address_postcode, DROP COLUMN address_city, DROP COLUMN address_street;
+DROP FUNCTION core.is_country_code(text);
