@@ -6,6 +6,9 @@ import (
 	"encoding/xml"
 	"slices"
 	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
 
 	"github.com/messina-oms/messina/contracts"
 	"github.com/messina-oms/messina/orders"
@@ -151,5 +154,131 @@ func TestInvoiceDocumentsNeedBothPartiesAddresses(t *testing.T) {
 	o.call(t, request{method: "GET", path: "/v1/invoices/" + inv.ID.String() + "/attachments"}).json(t, &list)
 	if len(list.Items) != 0 {
 		t.Fatalf("a refused render stored %+v", list.Items)
+	}
+}
+
+// TestStoredUBLLinesAddUpForMultiMonthAndDiscountedLines renders invoices
+// the database computed (quarterly and annual lines billed whole, monthly
+// ones over several months, discounts, a quarter prorated by days) and
+// checks EN 16931's line arithmetic on every line of the stored UBL:
+// InvoicedQuantity x PriceAmount / BaseQuantity + charges - allowances is
+// LineExtensionAmount rounded to cents, and a price discount takes the
+// gross price to PriceAmount.
+func TestStoredUBLLinesAddUpForMultiMonthAndDiscountedLines(t *testing.T) {
+	t.Parallel()
+	o := setupOrders(t)
+	c := o.c
+	svc := contracts.New(o.db.App, nil)
+	jan2020 := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+	product := func(sku string, f orders.BillingFrequency, price, cost string) orders.Product {
+		p, err := c.svc.CreateProduct(c.ctx, orders.ProductInput{SKU: sku, Name: sku, Kind: orders.Recurring, BillingFrequency: f, DefaultTermMonths: 12})
+		must(t, err)
+		_, err = c.svc.AddPrice(c.ctx, orders.PriceInput{PriceBookID: c.ukBook.ID, ProductID: p.ID, EffectiveFrom: jan2020, UnitPrice: dec(price), UnitCost: ndec(cost)})
+		must(t, err)
+		return p
+	}
+	rack := product("RACK-Q", orders.Quarterly, "333.33", "100")
+	licence := product("LIC-A", orders.Annual, "19.99", "5")
+	contract := func(start time.Time, lines ...orders.LineInput) {
+		t.Helper()
+		ord, err := c.svc.CreateOrder(c.ctx, orders.OrderInput{CustomerID: c.ukCustomer.ID, LegalEntityID: c.ukEntity.ID, Salesperson: "ana", Lines: lines})
+		must(t, err)
+		for _, to := range []orders.Status{orders.StatusSubmitted, orders.StatusApproved, orders.StatusBooked} {
+			if to == orders.StatusApproved && ord.Status == orders.StatusApproved {
+				continue // approved at submission, under the thresholds
+			}
+			ord, err = c.svc.Transition(c.ctx, ord.ID, to, ord.Version, "")
+			must(t, err)
+		}
+		_, err = svc.CreateFromOrder(c.ctx, ord.ID, contracts.Terms{StartDate: &start})
+		must(t, err)
+	}
+	// From the 1st of January: whole quarters, a whole year and whole
+	// months up to today, in advance; from today, a quarter prorated.
+	jan1 := time.Date(c.today.Year(), 1, 1, 0, 0, 0, 0, time.UTC)
+	contract(jan1,
+		orders.LineInput{ProductID: rack.ID, Quantity: dec("3"), DiscountPct: dec("12.5")},
+		orders.LineInput{ProductID: licence.ID, Quantity: dec("7"), DiscountPct: dec("5")},
+		orders.LineInput{ProductID: c.fibre.ID, Quantity: dec("2"), DiscountPct: dec("10")})
+	contract(c.today, orders.LineInput{ProductID: rack.ID, Quantity: dec("1.5"), DiscountPct: dec("3.33")})
+
+	run := runIn(t, c, svc, contracts.RunPosted)
+	invs, err := svc.RunInvoices(c.ctx, run.ID)
+	must(t, err)
+	if len(invs) != 1 {
+		t.Fatalf("want one invoice of the customer, got %d", len(invs))
+	}
+	inv := invs[0]
+	var multiMonth, discounted int
+	for _, l := range inv.Lines {
+		if l.Months.GreaterThan(dec("1")) {
+			multiMonth++
+		}
+		if l.DiscountPct.IsPositive() {
+			discounted++
+		}
+	}
+	if multiMonth < 2 || discounted != len(inv.Lines) {
+		t.Fatalf("the fixture should bill several months at a discount: %d multi-month and %d discounted of %d lines", multiMonth, discounted, len(inv.Lines))
+	}
+
+	res := o.call(t, request{method: "POST", path: "/v1/invoices/" + inv.ID.String() + "/documents"})
+	if res.Status != 201 {
+		t.Fatalf("render: %d %s", res.Status, res.Body)
+	}
+	var rendered invoiceDocumentsBody
+	res.json(t, &rendered)
+	xmlRes := o.call(t, request{method: "GET", path: "/v1/attachments/" + rendered.Items[0].ID + "/content"})
+	var doc struct {
+		LineTotal string `xml:"LegalMonetaryTotal>LineExtensionAmount"`
+		Lines     []struct {
+			Quantity string `xml:"InvoicedQuantity"`
+			Net      string `xml:"LineExtensionAmount"`
+			Changes  []struct {
+				Charge bool   `xml:"ChargeIndicator"`
+				Amount string `xml:"Amount"`
+			} `xml:"AllowanceCharge"`
+			Price        string `xml:"Price>PriceAmount"`
+			BaseQuantity string `xml:"Price>BaseQuantity"`
+			Discount     *struct {
+				Amount string `xml:"Amount"`
+				Base   string `xml:"BaseAmount"`
+			} `xml:"Price>AllowanceCharge"`
+		} `xml:"InvoiceLine"`
+	}
+	if err := xml.Unmarshal(xmlRes.Body, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Lines) != len(inv.Lines) {
+		t.Fatalf("UBL has %d lines, the invoice %d", len(doc.Lines), len(inv.Lines))
+	}
+	sum := decimal.Zero
+	for i, l := range doc.Lines {
+		base := dec("1")
+		if l.BaseQuantity != "" {
+			base = dec(l.BaseQuantity)
+		}
+		got := dec(l.Quantity).Mul(dec(l.Price)).DivRound(base, 20)
+		for _, ch := range l.Changes {
+			if ch.Charge {
+				got = got.Add(dec(ch.Amount))
+			} else {
+				got = got.Sub(dec(ch.Amount))
+			}
+		}
+		if got.Sub(dec(l.Net)).Abs().GreaterThan(dec("0.005")) {
+			t.Errorf("line %d (%s): %s x %s / %s %+v = %s, not %s rounded to cents", i+1, inv.Lines[i].Description,
+				l.Quantity, l.Price, base, l.Changes, got, l.Net)
+		}
+		if l.Discount == nil || !dec(l.Discount.Base).Sub(dec(l.Discount.Amount)).Equal(dec(l.Price)) {
+			t.Errorf("line %d: price discount %+v does not take the gross price to %s", i+1, l.Discount, l.Price)
+		}
+		if !dec(l.Net).Equal(inv.Lines[i].Net) {
+			t.Errorf("line %d: UBL net %s, invoice %s", i+1, l.Net, inv.Lines[i].Net)
+		}
+		sum = sum.Add(dec(l.Net))
+	}
+	if !sum.Equal(dec(doc.LineTotal)) || !sum.Equal(inv.Net) {
+		t.Fatalf("lines add up to %s; UBL total %s, invoice net %s", sum, doc.LineTotal, inv.Net)
 	}
 }

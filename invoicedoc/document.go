@@ -108,12 +108,17 @@ func jsonPartyOf(p Party, vatID string) jsonParty {
 		Address: jsonAddress{Street: a.Street, City: a.City, Postcode: a.Postcode, Country: a.Country}}
 }
 
+// jsonLine is a line: for a service, Quantity units at UnitPrice a month
+// for Months months, less DiscountPct; for a one-off charge, Months is
+// absent.
 type jsonLine struct {
 	Description string `json:"description"`
 	PeriodStart string `json:"period_start"`
 	PeriodEnd   string `json:"period_end"`
 	Quantity    string `json:"quantity"`
 	UnitPrice   string `json:"unit_price"`
+	Months      string `json:"months,omitempty"`
+	DiscountPct string `json:"discount_pct"`
 	Net         string `json:"net"`
 	TaxRate     string `json:"tax_rate"`
 	Tax         string `json:"tax"`
@@ -153,7 +158,11 @@ func JSON(doc Document) ([]byte, error) {
 	for i, l := range inv.Lines {
 		out.Lines[i] = jsonLine{
 			Description: l.Description, PeriodStart: l.PeriodStart.Format(dateLayout), PeriodEnd: l.PeriodEnd.Format(dateLayout),
-			Quantity: l.Quantity.String(), UnitPrice: l.UnitPrice.String(), Net: money(l.Net), TaxRate: l.TaxRate.String(), Tax: money(l.Tax),
+			Quantity: l.Quantity.String(), UnitPrice: l.UnitPrice.String(), DiscountPct: l.DiscountPct.String(),
+			Net: money(l.Net), TaxRate: l.TaxRate.String(), Tax: money(l.Tax),
+		}
+		if l.ChargeID == nil {
+			out.Lines[i].Months = l.Months.String()
 		}
 	}
 	return json.MarshalIndent(out, "", "  ")

@@ -50,8 +50,10 @@ func PDF(doc Document) ([]byte, error) {
 	partyBlock("Bill to", doc.Buyer, buyerVATID(doc))
 	p.Ln(2)
 
-	widths := []float64{70, 40, 15, 20, 15, 30}
-	head := []string{"Description", "Period", "Qty", "Unit price", "Tax %", "Net " + inv.Currency}
+	// A service line's net is Qty x Months x Unit price (a month's) less
+	// Disc %; a one-off charge has no months.
+	widths := []float64{55, 38, 13, 15, 20, 13, 12, 24}
+	head := []string{"Description", "Period", "Qty", "Months", "Unit price", "Disc %", "Tax %", "Net " + inv.Currency}
 	p.SetFont("Helvetica", "B", 9)
 	for i, h := range head {
 		align := "R"
@@ -63,8 +65,12 @@ func PDF(doc Document) ([]byte, error) {
 	p.Ln(-1)
 	p.SetFont("Helvetica", "", 9)
 	for _, l := range inv.Lines {
+		months := ""
+		if l.ChargeID == nil {
+			months = l.Months.String()
+		}
 		cells := []string{l.Description, l.PeriodStart.Format(dateLayout) + " - " + l.PeriodEnd.Format(dateLayout),
-			l.Quantity.String(), l.UnitPrice.String(), l.TaxRate.String(), money(l.Net)}
+			l.Quantity.String(), months, l.UnitPrice.String(), l.DiscountPct.String(), l.TaxRate.String(), money(l.Net)}
 		for i, c := range cells {
 			align := "R"
 			if i < 2 {
