@@ -2,12 +2,16 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/shopspring/decimal"
 
 	"github.com/messina-oms/messina/contracts"
@@ -280,5 +284,76 @@ func TestStoredUBLLinesAddUpForMultiMonthAndDiscountedLines(t *testing.T) {
 	}
 	if !sum.Equal(dec(doc.LineTotal)) || !sum.Equal(inv.Net) {
 		t.Fatalf("lines add up to %s; UBL total %s, invoice net %s", sum, doc.LineTotal, inv.Net)
+	}
+}
+
+// TestConcurrentFirstRendersMakeOneAttachmentPerName sends the first
+// renders of an invoice's documents at once: each name gets one
+// attachment, whose revisions are the renders, numbered without gap.
+func TestConcurrentFirstRendersMakeOneAttachmentPerName(t *testing.T) {
+	t.Parallel()
+	o := setupOrders(t)
+	inv := postedInvoice(t, o.c, o.db.App)
+	docs := "/v1/invoices/" + inv.ID.String() + "/documents"
+	const n = 6
+	start := make(chan struct{})
+	results := make([]response, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			results[i] = o.call(t, request{method: "POST", path: docs})
+		}()
+	}
+	close(start)
+	wg.Wait()
+	ids := map[string]map[int]bool{} // attachment id -> revision numbers answered
+	names := map[string]string{}     // name -> attachment id
+	for i, res := range results {
+		if res.Status != 201 {
+			t.Fatalf("render %d: %d %s", i, res.Status, res.Body)
+		}
+		var out invoiceDocumentsBody
+		res.json(t, &out)
+		for _, a := range out.Items {
+			if id, seen := names[a.Name]; seen && id != a.ID {
+				t.Fatalf("two attachments named %s: %s and %s", a.Name, id, a.ID)
+			}
+			names[a.Name] = a.ID
+			if ids[a.ID] == nil {
+				ids[a.ID] = map[int]bool{}
+			}
+			if ids[a.ID][a.Revision.Number] {
+				t.Fatalf("%s: revision %d answered twice", a.Name, a.Revision.Number)
+			}
+			ids[a.ID][a.Revision.Number] = true
+		}
+	}
+	var list struct {
+		Items []attachmentBody `json:"items"`
+	}
+	o.call(t, request{method: "GET", path: "/v1/invoices/" + inv.ID.String() + "/attachments"}).json(t, &list)
+	if len(list.Items) != 3 || len(names) != 3 {
+		t.Fatalf("want 3 attachments, listed %d, answered %v", len(list.Items), names)
+	}
+	for _, a := range list.Items {
+		if a.LatestRevision != n || len(ids[a.ID]) != n {
+			t.Fatalf("%s: latest revision %d, answered %v; want 1..%d", a.Name, a.LatestRevision, ids[a.ID], n)
+		}
+		for k := 1; k <= n; k++ {
+			if !ids[a.ID][k] {
+				t.Fatalf("%s: revision %d missing from the answers %v", a.Name, k, ids[a.ID])
+			}
+		}
+	}
+
+	// Whoever writes, a second attachment of a document's name is refused.
+	_, err := o.db.Owner.Exec(context.Background(), `INSERT INTO files.attachment (id, owner_type, owner_id, site_id, name, created_by)
+		VALUES (gen_random_uuid(), 'invoice', $1, 'UK', 'invoice.xml', 'test')`, inv.ID)
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != "23505" || pe.ConstraintName != "attachment_invoice_name" {
+		t.Fatalf("a duplicate invoice.xml: %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 -- +goose Up
 -- The rest of issue 8 (contracts and invoicing): postal addresses of
--- sellers and buyers for EN 16931 invoices.
+-- sellers and buyers for EN 16931 invoices; one attachment per name of an
+-- invoice's rendered documents.
 
 -- Postal addresses ---------------------------------------------------------------
 
@@ -42,7 +43,27 @@ ALTER TABLE core.customer
     ADD COLUMN address_country  text CONSTRAINT customer_address_country_check CHECK (core.is_country_code(address_country)),
     ADD CONSTRAINT customer_address_whole CHECK (num_nulls(address_street, address_city, address_postcode, address_country) IN (0, 4));
 
+-- Invoice documents ----------------------------------------------------------------
+
+-- An invoice's attachments are its rendered documents (invoice.xml,
+-- invoice.json, invoice.pdf), one attachment per name whose revisions are
+-- the renders. filestore.PutNamed decides "that attachment or a new one"
+-- under a lock; this index makes a second attachment of a name impossible
+-- whoever writes. Orders' and contracts' attachments are users' files,
+-- which may share a name, so the index is partial.
+--
+-- Two first renders at once could make two attachments of a name before
+-- this: the later ones (by id, UUIDv7: creation order) keep their
+-- revisions under a name that says what they are, and the first keeps the
+-- name, as the documents route always read the first.
+UPDATE files.attachment a SET name = left(a.name, 200) || ' (duplicate ' || a.id || ')'
+ WHERE a.owner_type = 'invoice'
+   AND EXISTS (SELECT FROM files.attachment b
+                WHERE b.owner_type = 'invoice' AND b.owner_id = a.owner_id AND b.name = a.name AND b.id < a.id);
+CREATE UNIQUE INDEX attachment_invoice_name ON files.attachment (owner_id, name) WHERE owner_type = 'invoice';
+
 -- +goose Down
+DROP INDEX files.attachment_invoice_name;
 ALTER TABLE core.customer DROP CONSTRAINT customer_address_whole,
     DROP COLUMN address_country, DROP COLUMN address_postcode, DROP COLUMN address_city, DROP COLUMN address_street;
 ALTER TABLE core.legal_entity DROP CONSTRAINT legal_entity_address_whole,
