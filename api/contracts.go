@@ -357,7 +357,8 @@ func (s *Server) giveContractNotice(w http.ResponseWriter, r *http.Request) erro
 	return writeJSON(w, http.StatusCreated, toNoticeJSON(n))
 }
 
-// cancelContract ends a contract by policy.
+// cancelContract ends a contract by the policy sent, or without one by
+// the site's policy in force on received_on.
 func (s *Server) cancelContract(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathUUID(r, "id")
 	if err != nil {

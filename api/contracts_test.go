@@ -291,6 +291,27 @@ func TestContractRoutesMakeReadAndEndContracts(t *testing.T) {
 		wantProblem(t, o.call(t, request{method: "POST", path: path, body: map[string]any{"policy": "immediate", "received_on": today}}), 409, "invalid_state")
 		wantProblem(t, o.call(t, request{method: "POST", path: "/v1/contracts/" + unknownID + "/cancel", body: map[string]any{"policy": "immediate", "received_on": today}}), 404, "contract_not_found")
 	})
+
+	t.Run("cancel without a policy takes the site's", func(t *testing.T) {
+		id := newContract(t, o.c, o.db.App)
+		path := "/v1/contracts/" + id + "/cancel"
+		p := wantProblem(t, o.call(t, request{method: "POST", path: path, body: map[string]any{"received_on": today, "end_date": today}}), 422, "validation_failed")
+		if !slices.Contains(p.fields(), "end_date") {
+			t.Fatalf("end_date without on_date: fields %v", p.fields())
+		}
+		// The UK rules of the fixtures say end_of_term.
+		var n noticeBody
+		res := o.call(t, request{method: "POST", path: path, body: map[string]any{"received_on": today}})
+		res.json(t, &n)
+		k, err := svc.Contract(o.c.ctx, uuidOf(t, id))
+		must(t, err)
+		if res.Status != 201 || n.Policy != "end_of_term" || n.EffectiveEnd != k.TermEnd.Format(time.DateOnly) {
+			t.Fatalf("cancel by the site's policy: %d %s", res.Status, res.Body)
+		}
+		if res := o.call(t, request{method: "POST", path: "/v1/contracts/" + newContract(t, o.c, o.db.App) + "/cancel", body: map[string]any{"received_on": today}, token: fr}); res.Status != 404 {
+			t.Fatalf("another site's contract: %d %s", res.Status, res.Body)
+		}
+	})
 }
 
 func TestInvoiceRunRoutesPlanPreviewPostAndCredit(t *testing.T) {

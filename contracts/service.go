@@ -132,11 +132,23 @@ func (s *Service) GiveNotice(ctx context.Context, contractID uuid.UUID, received
 // (on EndDate). It credits invoiced days after the end (immediate and
 // on_date only, and only when the site prorates) and records an
 // early-termination fee charge when service ends before the term does.
+//
+// With no Policy, the site's cancellation policy in force on ReceivedOn
+// applies (contracts.cancel_by_site_policy): end_of_term as PolicyEndOfTerm,
+// end_of_notice as PolicyOnDate on ReceivedOn + the contract's notice days,
+// immediate_with_fee as PolicyImmediate; the notice records the policy
+// applied.
+//
 // Errors: ErrNotFound (CodeContractNotFound), ErrConflict
 // (CodeInvalidState) for a contract already cancelled or ended or already
-// ending sooner, ErrValidation for a missing or early EndDate.
+// ending sooner, ErrValidation for a missing or early EndDate, an EndDate
+// without PolicyOnDate, or no Policy where the site has no rules in force.
 func (s *Service) Cancel(ctx context.Context, contractID uuid.UUID, in Cancellation) (Notice, error) {
 	switch in.Policy {
+	case "":
+		if in.EndDate != nil {
+			return Notice{}, validation("end_date", "only with policy on_date; without a policy the site's decides the end")
+		}
 	case PolicyImmediate, PolicyEndOfPeriod, PolicyEndOfTerm, PolicyOnDate:
 	default:
 		return Notice{}, validation("policy", "unknown cancellation policy %q", in.Policy)
@@ -146,10 +158,16 @@ func (s *Service) Cancel(ctx context.Context, contractID uuid.UUID, in Cancellat
 	}
 	var n Notice
 	err := s.inTx(ctx, func(q *queries.Queries) error {
-		id, err := q.ContractCancel(ctx, queries.ContractCancelParams{
-			ContractID: contractID, Policy: queries.ContractsCancelPolicy(in.Policy),
-			ReceivedOn: in.ReceivedOn, EndDate: in.EndDate,
-		})
+		var id uuid.UUID
+		var err error
+		if in.Policy == "" {
+			id, err = q.ContractCancelBySitePolicy(ctx, queries.ContractCancelBySitePolicyParams{ContractID: contractID, ReceivedOn: in.ReceivedOn})
+		} else {
+			id, err = q.ContractCancel(ctx, queries.ContractCancelParams{
+				ContractID: contractID, Policy: queries.ContractsCancelPolicy(in.Policy),
+				ReceivedOn: in.ReceivedOn, EndDate: in.EndDate,
+			})
+		}
 		if err != nil {
 			return translate(err, CodeContractNotFound)
 		}

@@ -127,7 +127,8 @@ type Amendment struct {
 }
 
 // Cancellation asks to end a contract by Policy, received on ReceivedOn;
-// EndDate is the last day of service for PolicyOnDate.
+// EndDate is the last day of service for PolicyOnDate. Policy "" means the
+// site's cancellation policy in force on ReceivedOn (see Service.Cancel).
 type Cancellation struct {
 	Policy     Policy
 	ReceivedOn time.Time

@@ -1,7 +1,7 @@
 -- +goose Up
 -- The rest of issue 8 (contracts and invoicing): postal addresses of
 -- sellers and buyers for EN 16931 invoices; one attachment per name of an
--- invoice's rendered documents.
+-- invoice's rendered documents; cancellations by the site's policy.
 
 -- Postal addresses ---------------------------------------------------------------
 
@@ -62,7 +62,50 @@ UPDATE files.attachment a SET name = left(a.name, 200) || ' (duplicate ' || a.id
                 WHERE b.owner_type = 'invoice' AND b.owner_id = a.owner_id AND b.name = a.name AND b.id < a.id);
 CREATE UNIQUE INDEX attachment_invoice_name ON files.attachment (owner_id, name) WHERE owner_type = 'invoice';
 
+-- Cancellation by the site's policy ------------------------------------------------
+
+-- Cancels a contract by its site's cancellation policy in force on
+-- received_on (core.site_setting.cancellation_policy, read as every site
+-- rule is: the set in force that day), for a request that names none. The
+-- site's policies are said in contracts.cancel's terms:
+--   end_of_term        a notice of non-renewal: end_of_term
+--   end_of_notice      service ends when the contract's notice period,
+--                      counted from the day after received_on, runs out:
+--                      on_date received_on + notice_days
+--   immediate_with_fee service ends on received_on: immediate, which
+--                      charges the contract's early-termination fee (by
+--                      its etf_rule; none for rule 'none') and credits
+--                      what was invoiced beyond that day
+-- The notice records the policy applied. Returns the notice id.
+-- +goose StatementBegin
+CREATE FUNCTION contracts.cancel_by_site_policy(p_contract_id uuid, received_on date) RETURNS uuid
+    LANGUAGE plpgsql AS $$
+DECLARE
+    c   contracts.contract;
+    pol core.cancellation_policy;
+BEGIN
+    -- Locked here, before the rules are read, so notice_days cannot change
+    -- between the reading and contracts.cancel (which locks it again).
+    SELECT * INTO c FROM contracts.contract WHERE id = p_contract_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'contract % not found', p_contract_id USING ERRCODE = 'P0002';
+    END IF;
+    SELECT r.cancellation_policy INTO pol FROM core.site_rules(c.site_id, received_on) r;
+    IF pol IS NULL THEN
+        RAISE EXCEPTION 'site % has no rules in force on %: name a cancellation policy', c.site_id, received_on
+            USING ERRCODE = 'MS003', COLUMN = 'policy';
+    END IF;
+    RETURN CASE pol
+        WHEN 'end_of_term' THEN contracts.cancel(c.id, 'end_of_term', received_on)
+        WHEN 'end_of_notice' THEN contracts.cancel(c.id, 'on_date', received_on, received_on + c.notice_days)
+        WHEN 'immediate_with_fee' THEN contracts.cancel(c.id, 'immediate', received_on)
+    END;
+END
+$$;
+-- +goose StatementEnd
+
 -- +goose Down
+DROP FUNCTION contracts.cancel_by_site_policy(uuid, date);
 DROP INDEX files.attachment_invoice_name;
 ALTER TABLE core.customer DROP CONSTRAINT customer_address_whole,
     DROP COLUMN address_country, DROP COLUMN address_postcode, DROP COLUMN address_city, DROP COLUMN address_street;

@@ -141,6 +141,22 @@ func (q *Queries) ContractCancel(ctx context.Context, arg ContractCancelParams) 
 	return notice_id, err
 }
 
+const contractCancelBySitePolicy = `-- name: ContractCancelBySitePolicy :one
+SELECT contracts.cancel_by_site_policy($1::uuid, $2::date)::uuid AS notice_id
+`
+
+type ContractCancelBySitePolicyParams struct {
+	ContractID uuid.UUID
+	ReceivedOn time.Time
+}
+
+func (q *Queries) ContractCancelBySitePolicy(ctx context.Context, arg ContractCancelBySitePolicyParams) (uuid.UUID, error) {
+	row := q.db.QueryRow(ctx, contractCancelBySitePolicy, arg.ContractID, arg.ReceivedOn)
+	var notice_id uuid.UUID
+	err := row.Scan(&notice_id)
+	return notice_id, err
+}
+
 const contractCreateFromOrder = `-- name: ContractCreateFromOrder :one
 
 SELECT contracts.create_from_order(

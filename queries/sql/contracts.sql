@@ -38,6 +38,9 @@ SELECT contracts.cancel(
     @contract_id::uuid, @policy::contracts.cancel_policy, @received_on::date,
     sqlc.narg('end_date')::date)::uuid AS notice_id;
 
+-- name: ContractCancelBySitePolicy :one
+SELECT contracts.cancel_by_site_policy(@contract_id::uuid, @received_on::date)::uuid AS notice_id;
+
 -- name: NoticeGet :one
 SELECT * FROM contracts.notice WHERE id = @id;
 
