@@ -1,7 +1,9 @@
 -- +goose Up
 -- The rest of issue 8 (contracts and invoicing): postal addresses of
 -- sellers and buyers for EN 16931 invoices; one attachment per name of an
--- invoice's rendered documents; cancellations by the site's policy.
+-- invoice's rendered documents; cancellations by the site's policy;
+-- amendments of contract lines; indexes of the lists of contracts, runs
+-- and invoices.
 
 -- Postal addresses ---------------------------------------------------------------
 
@@ -104,7 +106,130 @@ END
 $$;
 -- +goose StatementEnd
 
+-- Amendments of contract lines ------------------------------------------------------
+
+ALTER TABLE contracts.amendment DROP CONSTRAINT amendment_kind_check,
+    ADD CONSTRAINT amendment_kind_check
+        CHECK (kind IN ('created', 'lines_added', 'terms', 'notice', 'cancelled', 'renewed', 'ended', 'lines_changed'));
+
+-- Changes the quantity and/or the monthly unit price (before discount) of
+-- contract lines from p_effective on, as one new immutable version of the
+-- contract. p_lines is a JSON array of {"line_id", "quantity",
+-- "unit_price"}, either of the last two absent to keep it.
+--
+-- Lines are never rewritten: each line changed ends on p_effective - 1
+-- and a new line, the same but for the change, starts on p_effective and
+-- ends when the old one did. Periods before the change are billed as they
+-- were and those after at the new terms; a billing period that straddles
+-- the change is billed in two parts, prorated by the site's day-count rule
+-- (both rules add up to the whole period).
+--
+-- Refused:
+--   MS010 a contract that is not active or notice_given; a line invoiced
+--         through p_effective or later (an invoiced period is not re-priced
+--         here: amend from the day after, or credit the period first)
+--   MS003 effective_date outside the contract's service, or, at a site
+--         that bills partial periods whole (proration none), not the first
+--         day of a billing period of the line (else that period would be
+--         billed whole twice); lines empty, naming a line twice, a line of
+--         another contract or not in force on p_effective, or changing
+--         nothing
+-- Returns the new version.
+-- +goose StatementBegin
+CREATE FUNCTION contracts.amend_lines(p_contract_id uuid, p_effective date, p_lines jsonb) RETURNS integer
+    LANGUAGE plpgsql AS $$
+DECLARE
+    c     contracts.contract;
+    r     core.site_setting;
+    l     contracts.contract_line;
+    ch    record;
+    twice text;
+    v     integer;
+BEGIN
+    SELECT * INTO c FROM contracts.contract WHERE id = p_contract_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'contract % not found', p_contract_id USING ERRCODE = 'P0002';
+    END IF;
+    IF c.status NOT IN ('active', 'notice_given') THEN
+        RAISE EXCEPTION 'contract % is %; its lines cannot change', c.number, c.status
+            USING ERRCODE = 'MS010', DETAIL = 'active,notice_given';
+    END IF;
+    IF p_effective < c.start_date OR p_effective > least(c.term_end, coalesce(c.end_date, c.term_end)) THEN
+        RAISE EXCEPTION 'effective date % is outside the service of contract % (% to %)', p_effective, c.number,
+            c.start_date, least(c.term_end, coalesce(c.end_date, c.term_end))
+            USING ERRCODE = 'MS003', COLUMN = 'effective_date';
+    END IF;
+    IF p_lines IS NULL OR jsonb_typeof(p_lines) <> 'array' OR jsonb_array_length(p_lines) = 0 THEN
+        RAISE EXCEPTION 'an amendment changes at least one line' USING ERRCODE = 'MS003', COLUMN = 'lines';
+    END IF;
+    SELECT e ->> 'line_id' INTO twice FROM jsonb_array_elements(p_lines) e GROUP BY 1 HAVING count(*) > 1 LIMIT 1;
+    IF twice IS NOT NULL THEN
+        RAISE EXCEPTION 'line % is named twice', twice USING ERRCODE = 'MS003', COLUMN = 'lines';
+    END IF;
+    SELECT * INTO r FROM core.site_rules(c.site_id, p_effective);
+
+    FOR ch IN
+        SELECT (e ->> 'line_id')::uuid AS line_id, (e ->> 'quantity')::numeric AS quantity,
+               (e ->> 'unit_price')::numeric AS unit_price
+          FROM jsonb_array_elements(p_lines) e
+    LOOP
+        SELECT * INTO l FROM contracts.contract_line WHERE id = ch.line_id AND contract_id = c.id;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'line % is not a line of contract %', ch.line_id, c.number USING ERRCODE = 'MS003', COLUMN = 'lines';
+        END IF;
+        IF l.start_date > p_effective OR l.end_date < p_effective THEN
+            RAISE EXCEPTION 'line % of contract % is not in force on %', l.line_no, c.number, p_effective
+                USING ERRCODE = 'MS003', COLUMN = 'lines';
+        END IF;
+        IF coalesce(ch.quantity, l.quantity) = l.quantity AND coalesce(ch.unit_price, l.unit_price) = l.unit_price THEN
+            RAISE EXCEPTION 'the amendment changes nothing on line % of contract %', l.line_no, c.number
+                USING ERRCODE = 'MS003', COLUMN = 'lines';
+        END IF;
+        IF l.billed_through >= p_effective THEN
+            RAISE EXCEPTION 'line % of contract % is invoiced through %: amend from % or later, or credit the invoiced period first',
+                l.line_no, c.number, l.billed_through, l.billed_through + 1 USING ERRCODE = 'MS010';
+        END IF;
+        IF r.proration = 'none' AND billing.period_start(p_effective, l.billing_frequency) <> p_effective THEN
+            RAISE EXCEPTION 'site % bills partial periods whole: a change of line % must start a billing period (e.g. %)',
+                c.site_id, l.line_no,
+                (billing.period_start(p_effective, l.billing_frequency) + make_interval(months => core.frequency_months(l.billing_frequency)))::date
+                USING ERRCODE = 'MS003', COLUMN = 'effective_date';
+        END IF;
+
+        UPDATE contracts.contract_line SET end_date = p_effective - 1 WHERE id = l.id;
+        INSERT INTO contracts.contract_line (
+            contract_id, site_id, line_no, product_id, description, quantity, unit_price, unit_cost, discount_pct,
+            billing_frequency, billing_timing, start_date, end_date, billed_through)
+        SELECT c.id, c.site_id, max(x.line_no) + 1, l.product_id, l.description, coalesce(ch.quantity, l.quantity),
+               coalesce(ch.unit_price, l.unit_price), l.unit_cost, l.discount_pct, l.billing_frequency, l.billing_timing,
+               p_effective, l.end_date, p_effective - 1
+          FROM contracts.contract_line x WHERE x.contract_id = c.id;
+    END LOOP;
+
+    UPDATE contracts.contract SET version = version + 1, updated_at = now() WHERE id = c.id RETURNING version INTO v;
+    PERFORM contracts.record_amendment(ARRAY[c.id], 'lines_changed', p_effective);
+    RETURN v;
+END
+$$;
+-- +goose StatementEnd
+
+-- Lists -----------------------------------------------------------------------------
+
+-- The keys the lists page on (newest first); invoices also by customer,
+-- the filter a customer's account uses.
+CREATE INDEX contract_listing ON contracts.contract (created_at, id);
+CREATE INDEX invoice_run_listing ON billing.invoice_run (created_at, id);
+CREATE INDEX invoice_listing ON billing.invoice (issue_date, id);
+CREATE INDEX invoice_customer ON billing.invoice (customer_id, issue_date, id);
+
 -- +goose Down
+DROP INDEX billing.invoice_customer, billing.invoice_listing, billing.invoice_run_listing, contracts.contract_listing;
+DROP FUNCTION contracts.amend_lines(uuid, date, jsonb);
+-- NOT VALID: versions of kind lines_changed stay (history is never
+-- deleted); only new ones are refused.
+ALTER TABLE contracts.amendment DROP CONSTRAINT amendment_kind_check,
+    ADD CONSTRAINT amendment_kind_check
+        CHECK (kind IN ('created', 'lines_added', 'terms', 'notice', 'cancelled', 'renewed', 'ended')) NOT VALID;
 DROP FUNCTION contracts.cancel_by_site_policy(uuid, date);
 DROP INDEX files.attachment_invoice_name;
 ALTER TABLE core.customer DROP CONSTRAINT customer_address_whole,
