@@ -145,6 +145,11 @@ func contractMatrixFixtures(t *testing.T, b *testBundle, c *catalog) map[string]
 	contract := sync.OnceValue(func() string { return "/v1/contracts/" + newContract(t, c, b.db.App) })
 	run := sync.OnceValue(func() string { return "/v1/invoice-runs/" + runIn(t, c, svc, contracts.RunPlanned).ID.String() })
 	invoice := sync.OnceValue(func() string { return "/v1/invoices/" + postedInvoice(t, c, b.db.App).ID.String() })
+	creditNote := sync.OnceValue(func() string {
+		cn, err := svc.CreditInvoice(c.ctx, postedInvoice(t, c, b.db.App).ID, c.today, "matrix", nil)
+		must(t, err)
+		return "/v1/credit-notes/" + cn.ID.String()
+	})
 	freshRun := func(st contracts.RunStatus) string {
 		return "/v1/invoice-runs/" + runIn(t, c, svc, st).ID.String()
 	}
@@ -175,6 +180,16 @@ func contractMatrixFixtures(t *testing.T, b *testBundle, c *catalog) map[string]
 			return fixture{path: "/v1/invoices/" + postedInvoice(t, c, b.db.App).ID.String() + "/documents", siteScoped: true}
 		},
 		"listInvoiceAttachments": func() fixture { return fixture{path: invoice() + "/attachments", siteScoped: true} },
+		"listContracts":          func() fixture { return fixture{path: "/v1/contracts"} },
+		"listContractAmendments": func() fixture { return fixture{path: contract() + "/amendments", siteScoped: true} },
+		"amendContract": func() fixture {
+			return fixture{path: "/v1/contracts/" + newContract(t, c, b.db.App) + "/amendments",
+				body: map[string]any{"effective_date": today, "terms": map[string]any{"notice_days": 45}}, siteScoped: true}
+		},
+		"listInvoiceRuns":        func() fixture { return fixture{path: "/v1/invoice-runs"} },
+		"listInvoices":           func() fixture { return fixture{path: "/v1/invoices"} },
+		"listInvoiceCreditNotes": func() fixture { return fixture{path: invoice() + "/credit-notes", siteScoped: true} },
+		"getCreditNote":          func() fixture { return fixture{path: creditNote(), siteScoped: true} },
 		"createCreditNote": func() fixture {
 			inv := postedInvoice(t, c, b.db.App)
 			return fixture{path: "/v1/invoices/" + inv.ID.String() + "/credit-notes", body: map[string]any{"issue_date": today, "reason": "matrix"}, siteScoped: true}

@@ -128,6 +128,9 @@ func validateAmendment(req AmendmentRequest) error {
 		if t.StartDate != nil || t.BillingTiming != nil {
 			return validation("terms", "start_date and billing_timing do not change after creation")
 		}
+		if t.ETFRule != nil && !queries.ContractsEtfRule(*t.ETFRule).Valid() {
+			return validation("terms.etf_rule", "must be none, fixed, pct or remaining")
+		}
 		return nil
 	}
 	seen := make(map[uuid.UUID]bool, len(req.Lines))
