@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 	"time"
 
@@ -26,6 +27,7 @@ func (s *Server) catalogRoutes() []route {
 		{name: "listLegalEntities", method: http.MethodGet, path: "/v1/legal-entities", roles: anyRole, handle: s.listLegalEntities},
 		{name: "createLegalEntity", method: http.MethodPost, path: "/v1/legal-entities", roles: adminOnly, handle: s.createLegalEntity},
 		{name: "getLegalEntity", method: http.MethodGet, path: "/v1/legal-entities/{id}", roles: anyRole, handle: s.getLegalEntity},
+		{name: "updateLegalEntity", method: http.MethodPatch, path: "/v1/legal-entities/{id}", roles: adminOnly, handle: s.updateLegalEntity},
 
 		{name: "listCustomers", method: http.MethodGet, path: "/v1/customers", roles: anyRole, handle: s.listCustomers},
 		{name: "createCustomer", method: http.MethodPost, path: "/v1/customers", roles: writers, handle: s.createCustomer},
@@ -227,20 +229,64 @@ func (s *Server) addSiteRules(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusCreated, toSiteRulesJSON(x))
 }
 
+// ---- Addresses -------------------------------------------------------------------
+
+// addressJSON is a postal address in requests and answers; null in an
+// answer when none was recorded.
+type addressJSON struct {
+	Street   string `json:"street"`
+	City     string `json:"city"`
+	Postcode string `json:"postcode"`
+	Country  string `json:"country"`
+}
+
+func toAddressJSON(a *orders.Address) *addressJSON {
+	if a == nil {
+		return nil
+	}
+	return &addressJSON{Street: a.Street, City: a.City, Postcode: a.Postcode, Country: a.Country}
+}
+
+func (a *addressJSON) address() *orders.Address {
+	if a == nil {
+		return nil
+	}
+	return &orders.Address{Street: a.Street, City: a.City, Postcode: a.Postcode, Country: a.Country}
+}
+
+// patchAddress reads the "address" member of a PATCH body, which says three
+// things: absent keeps the address (keep true), null removes it, an object
+// replaces it whole.
+func patchAddress(raw json.RawMessage) (addr *orders.Address, keep bool, err error) {
+	switch {
+	case len(raw) == 0:
+		return nil, true, nil
+	case string(raw) == "null":
+		return nil, false, nil
+	}
+	var in addressJSON
+	if err := decodeJSONBytes(raw, &in); err != nil {
+		return nil, false, err
+	}
+	return in.address(), false, nil
+}
+
 // ---- Legal entities -------------------------------------------------------------
 
 type legalEntityJSON struct {
-	ID            uuid.UUID `json:"id"`
-	SiteID        string    `json:"site_id"`
-	Name          string    `json:"name"`
-	VATID         string    `json:"vat_id"`
-	InvoicePrefix string    `json:"invoice_prefix"`
-	CreatedAt     time.Time `json:"created_at"`
-	Version       int32     `json:"version"`
+	ID            uuid.UUID    `json:"id"`
+	SiteID        string       `json:"site_id"`
+	Name          string       `json:"name"`
+	VATID         string       `json:"vat_id"`
+	InvoicePrefix string       `json:"invoice_prefix"`
+	Address       *addressJSON `json:"address"`
+	CreatedAt     time.Time    `json:"created_at"`
+	Version       int32        `json:"version"`
 }
 
 func toLegalEntityJSON(x orders.LegalEntity) legalEntityJSON {
-	return legalEntityJSON{ID: x.ID, SiteID: x.SiteID, Name: x.Name, VATID: x.VATID, InvoicePrefix: x.InvoicePrefix, CreatedAt: x.CreatedAt, Version: x.Version}
+	return legalEntityJSON{ID: x.ID, SiteID: x.SiteID, Name: x.Name, VATID: x.VATID, InvoicePrefix: x.InvoicePrefix,
+		Address: toAddressJSON(x.Address), CreatedAt: x.CreatedAt, Version: x.Version}
 }
 
 func (s *Server) listLegalEntities(w http.ResponseWriter, r *http.Request) error {
@@ -257,15 +303,17 @@ func (s *Server) listLegalEntities(w http.ResponseWriter, r *http.Request) error
 
 func (s *Server) createLegalEntity(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
-		SiteID        string `json:"site_id"`
-		Name          string `json:"name"`
-		VATID         string `json:"vat_id"`
-		InvoicePrefix string `json:"invoice_prefix"`
+		SiteID        string       `json:"site_id"`
+		Name          string       `json:"name"`
+		VATID         string       `json:"vat_id"`
+		InvoicePrefix string       `json:"invoice_prefix"`
+		Address       *addressJSON `json:"address"`
 	}
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	x, err := s.orders.CreateLegalEntity(r.Context(), orders.LegalEntityInput{SiteID: in.SiteID, Name: in.Name, VATID: in.VATID, InvoicePrefix: in.InvoicePrefix})
+	x, err := s.orders.CreateLegalEntity(r.Context(), orders.LegalEntityInput{SiteID: in.SiteID, Name: in.Name, VATID: in.VATID,
+		InvoicePrefix: in.InvoicePrefix, Address: in.Address.address()})
 	if err != nil {
 		return err
 	}
@@ -287,26 +335,61 @@ func (s *Server) getLegalEntity(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, toLegalEntityJSON(x))
 }
 
+// updateLegalEntity sets or removes a legal entity's postal address, the
+// one thing of an entity that changes (its name, VAT id and prefix are what
+// posted invoices were issued under); If-Match is required.
+func (s *Server) updateLegalEntity(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathUUID(r, "id")
+	if err != nil {
+		return err
+	}
+	version, err := ifMatchVersion(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Address json.RawMessage `json:"address"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	addr, keep, err := patchAddress(in.Address)
+	if err != nil {
+		return err
+	}
+	if keep {
+		return required("address")
+	}
+	x, err := s.orders.SetLegalEntityAddress(r.Context(), id, version, addr)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("ETag", etag(x.Version))
+	return writeJSON(w, http.StatusOK, toLegalEntityJSON(x))
+}
+
 // ---- Customers -----------------------------------------------------------------------
 
 type customerJSON struct {
-	ID               uuid.UUID `json:"id"`
-	SiteID           string    `json:"site_id"`
-	Name             string    `json:"name"`
-	VATID            *string   `json:"vat_id"`
-	Currency         string    `json:"currency"`
-	Language         string    `json:"language"`
-	Timezone         string    `json:"timezone"`
-	PaymentTermsDays int       `json:"payment_terms_days"`
-	PORequired       bool      `json:"po_required"`
-	CreatedAt        time.Time `json:"created_at"`
-	UpdatedAt        time.Time `json:"updated_at"`
-	Version          int32     `json:"version"`
+	ID               uuid.UUID    `json:"id"`
+	SiteID           string       `json:"site_id"`
+	Name             string       `json:"name"`
+	VATID            *string      `json:"vat_id"`
+	Currency         string       `json:"currency"`
+	Language         string       `json:"language"`
+	Timezone         string       `json:"timezone"`
+	PaymentTermsDays int          `json:"payment_terms_days"`
+	PORequired       bool         `json:"po_required"`
+	Address          *addressJSON `json:"address"`
+	CreatedAt        time.Time    `json:"created_at"`
+	UpdatedAt        time.Time    `json:"updated_at"`
+	Version          int32        `json:"version"`
 }
 
 func toCustomerJSON(x orders.Customer) customerJSON {
 	return customerJSON{ID: x.ID, SiteID: x.SiteID, Name: x.Name, VATID: nonEmpty(x.VATID), Currency: x.Currency, Language: x.Language,
-		Timezone: x.Timezone, PaymentTermsDays: x.PaymentTermsDays, PORequired: x.PORequired, CreatedAt: x.CreatedAt, UpdatedAt: x.UpdatedAt, Version: x.Version}
+		Timezone: x.Timezone, PaymentTermsDays: x.PaymentTermsDays, PORequired: x.PORequired, Address: toAddressJSON(x.Address),
+		CreatedAt: x.CreatedAt, UpdatedAt: x.UpdatedAt, Version: x.Version}
 }
 
 func writeCustomer(w http.ResponseWriter, status int, x orders.Customer) error {
@@ -333,20 +416,22 @@ func (s *Server) listCustomers(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) createCustomer(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
-		SiteID           string `json:"site_id"`
-		Name             string `json:"name"`
-		VATID            string `json:"vat_id"`
-		Currency         string `json:"currency"`
-		Language         string `json:"language"`
-		Timezone         string `json:"timezone"`
-		PaymentTermsDays int32  `json:"payment_terms_days"`
-		PORequired       bool   `json:"po_required"`
+		SiteID           string       `json:"site_id"`
+		Name             string       `json:"name"`
+		VATID            string       `json:"vat_id"`
+		Currency         string       `json:"currency"`
+		Language         string       `json:"language"`
+		Timezone         string       `json:"timezone"`
+		PaymentTermsDays int32        `json:"payment_terms_days"`
+		PORequired       bool         `json:"po_required"`
+		Address          *addressJSON `json:"address"`
 	}
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
 	x, err := s.orders.CreateCustomer(r.Context(), orders.CustomerInput{SiteID: in.SiteID, Name: in.Name, VATID: in.VATID, Currency: in.Currency,
-		Language: in.Language, Timezone: in.Timezone, PaymentTermsDays: int(in.PaymentTermsDays), PORequired: in.PORequired})
+		Language: in.Language, Timezone: in.Timezone, PaymentTermsDays: int(in.PaymentTermsDays), PORequired: in.PORequired,
+		Address: in.Address.address()})
 	if err != nil {
 		return err
 	}
@@ -380,15 +465,20 @@ func (s *Server) updateCustomer(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var in struct {
-		Name             *string `json:"name"`
-		VATID            *string `json:"vat_id"`
-		Currency         *string `json:"currency"`
-		Language         *string `json:"language"`
-		Timezone         *string `json:"timezone"`
-		PaymentTermsDays *int32  `json:"payment_terms_days"`
-		PORequired       *bool   `json:"po_required"`
+		Name             *string         `json:"name"`
+		VATID            *string         `json:"vat_id"`
+		Currency         *string         `json:"currency"`
+		Language         *string         `json:"language"`
+		Timezone         *string         `json:"timezone"`
+		PaymentTermsDays *int32          `json:"payment_terms_days"`
+		PORequired       *bool           `json:"po_required"`
+		Address          json.RawMessage `json:"address"`
 	}
 	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	addr, keepAddr, err := patchAddress(in.Address)
+	if err != nil {
 		return err
 	}
 	cur, err := s.orders.GetCustomer(r.Context(), id)
@@ -396,7 +486,10 @@ func (s *Server) updateCustomer(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	next := orders.CustomerInput{Name: cur.Name, VATID: cur.VATID, Currency: cur.Currency, Language: cur.Language,
-		Timezone: cur.Timezone, PaymentTermsDays: cur.PaymentTermsDays, PORequired: cur.PORequired}
+		Timezone: cur.Timezone, PaymentTermsDays: cur.PaymentTermsDays, PORequired: cur.PORequired, Address: cur.Address}
+	if !keepAddr {
+		next.Address = addr
+	}
 	setIf(&next.Name, in.Name)
 	setIf(&next.VATID, in.VATID)
 	setIf(&next.Currency, in.Currency)

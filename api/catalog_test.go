@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -295,4 +296,129 @@ func TestProductsPriceBooksAndPriceLookup(t *testing.T) {
 	if !slices.Contains(p.fields(), "product_id") {
 		t.Fatalf("fields %v", p.fields())
 	}
+}
+
+type addressBody struct {
+	Street   string `json:"street"`
+	City     string `json:"city"`
+	Postcode string `json:"postcode"`
+	Country  string `json:"country"`
+}
+
+type partyBody struct {
+	ID      string       `json:"id"`
+	Version int32        `json:"version"`
+	Address *addressBody `json:"address"`
+}
+
+func TestPostalAddressesOfLegalEntitiesAndCustomers(t *testing.T) {
+	t.Parallel()
+	o := setupOrders(t)
+	london := map[string]any{"street": "1 Fleet Street", "city": "London", "postcode": "EC4Y 1AA", "country": "GB"}
+	paris := map[string]any{"street": "12 rue de la Paix", "city": "Paris", "postcode": "75002", "country": "FR"}
+
+	t.Run("a legal entity is made without an address and given one later", func(t *testing.T) {
+		res := o.call(t, request{method: "POST", path: "/v1/legal-entities", body: map[string]any{"site_id": "UK", "name": "Old Ltd", "vat_id": "GB111222333", "invoice_prefix": "OLD"}})
+		var le partyBody
+		res.json(t, &le)
+		if res.Status != http.StatusCreated || le.Address != nil {
+			t.Fatalf("create without address: %d %s", res.Status, res.Body)
+		}
+		path := "/v1/legal-entities/" + le.ID
+		wantProblem(t, o.call(t, request{method: "PATCH", path: path, body: map[string]any{"address": london}, invalid: true}), http.StatusPreconditionRequired, "if_match_required")
+		res = o.call(t, request{method: "PATCH", path: path, body: map[string]any{"address": london}, header: ifMatch(le.Version)})
+		res.json(t, &le)
+		if res.Status != 200 || le.Address == nil || *le.Address != (addressBody{"1 Fleet Street", "London", "EC4Y 1AA", "GB"}) || le.Version != 2 || res.Header.Get("ETag") != `"2"` {
+			t.Fatalf("set address: %d %s", res.Status, res.Body)
+		}
+		wantProblem(t, o.call(t, request{method: "PATCH", path: path, body: map[string]any{"address": paris}, header: ifMatch(1)}), http.StatusPreconditionFailed, "stale_version")
+		p := wantProblem(t, o.call(t, request{method: "PATCH", path: path, body: map[string]any{}, header: ifMatch(2), invalid: true}), 422, "validation_failed")
+		if !slices.Contains(p.fields(), "address") {
+			t.Fatalf("fields %v", p.fields())
+		}
+		wantProblem(t, o.call(t, request{method: "PATCH", path: "/v1/legal-entities/" + unknownID, body: map[string]any{"address": paris}, header: ifMatch(1)}), 404, "legal_entity_not_found")
+		fr := o.token(t, auth.RoleAdmin, "FR")
+		if res := o.call(t, request{method: "PATCH", path: path, token: fr, body: map[string]any{"address": paris}, header: ifMatch(2)}); res.Status != 404 {
+			t.Fatalf("FR admin sets a UK entity's address: %d %s", res.Status, res.Body)
+		}
+		if res := o.call(t, request{method: "PATCH", path: path, token: o.token(t, auth.RoleStaff), body: map[string]any{"address": paris}, header: ifMatch(2)}); res.Status != 403 {
+			t.Fatalf("staff sets an entity's address: %d %s", res.Status, res.Body)
+		}
+		res = o.call(t, request{method: "PATCH", path: path, body: map[string]any{"address": nil}, header: ifMatch(2)})
+		res.json(t, &le)
+		if res.Status != 200 || le.Address != nil || le.Version != 3 {
+			t.Fatalf("remove address: %d %s", res.Status, res.Body)
+		}
+	})
+
+	t.Run("an address is whole and its country an assigned ISO code", func(t *testing.T) {
+		for _, tc := range []struct {
+			name    string
+			address map[string]any
+			field   string
+		}{
+			{"no city", map[string]any{"street": "1 Fleet Street", "city": " ", "postcode": "EC4Y 1AA", "country": "GB"}, "address.city"},
+			{"no street", map[string]any{"street": "", "city": "London", "postcode": "EC4Y 1AA", "country": "GB"}, "address.street"},
+			{"long postcode", map[string]any{"street": "x", "city": "London", "postcode": strings.Repeat("9", 21), "country": "GB"}, "address.postcode"},
+			{"lower-case country", map[string]any{"street": "x", "city": "London", "postcode": "1", "country": "gb"}, "address.country"},
+			{"three-letter country", map[string]any{"street": "x", "city": "London", "postcode": "1", "country": "GBR"}, "address.country"},
+			{"unassigned country", map[string]any{"street": "x", "city": "London", "postcode": "1", "country": "ZZ"}, "address.country"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				body := customerBody("UK")
+				body["address"] = tc.address
+				p := wantProblem(t, o.call(t, request{method: "POST", path: "/v1/customers", body: body, invalid: true}), 422, "validation_failed")
+				if !slices.Contains(p.fields(), tc.field) {
+					t.Fatalf("fields %v, want %s", p.fields(), tc.field)
+				}
+				p = wantProblem(t, o.call(t, request{method: "POST", path: "/v1/legal-entities", invalid: true, body: map[string]any{"site_id": "UK",
+					"name": "Bad " + randomSuffix(), "vat_id": "GB999888777", "invoice_prefix": "BAD", "address": tc.address}}), 422, "validation_failed")
+				if !slices.Contains(p.fields(), tc.field) {
+					t.Fatalf("legal entity: fields %v, want %s", p.fields(), tc.field)
+				}
+			})
+		}
+		body := customerBody("UK")
+		body["address"] = map[string]any{"street": "x", "city": "London", "postcode": "1", "country": "GB", "county": "Kent"}
+		p := wantProblem(t, o.call(t, request{method: "POST", path: "/v1/customers", body: body, invalid: true}), 422, "validation_failed")
+		if !slices.Contains(p.fields(), "county") {
+			t.Fatalf("an unknown address field: fields %v", p.fields())
+		}
+	})
+
+	t.Run("a customer's address is kept, replaced or removed by PATCH", func(t *testing.T) {
+		body := customerBody("UK")
+		body["address"] = london
+		res := o.call(t, request{method: "POST", path: "/v1/customers", body: body})
+		var cu partyBody
+		res.json(t, &cu)
+		if res.Status != http.StatusCreated || cu.Address == nil || cu.Address.City != "London" {
+			t.Fatalf("create with address: %d %s", res.Status, res.Body)
+		}
+		path := "/v1/customers/" + cu.ID
+		res = o.call(t, request{method: "PATCH", path: path, body: map[string]any{"name": "Renamed " + randomSuffix()}, header: ifMatch(cu.Version)})
+		res.json(t, &cu)
+		if res.Status != 200 || cu.Address == nil || cu.Address.City != "London" {
+			t.Fatalf("a PATCH without address keeps it: %d %s", res.Status, res.Body)
+		}
+		res = o.call(t, request{method: "PATCH", path: path, body: map[string]any{"address": paris}, header: ifMatch(cu.Version)})
+		res.json(t, &cu)
+		if res.Status != 200 || cu.Address == nil || *cu.Address != (addressBody{"12 rue de la Paix", "Paris", "75002", "FR"}) {
+			t.Fatalf("replace: %d %s", res.Status, res.Body)
+		}
+		p := wantProblem(t, o.call(t, request{method: "PATCH", path: path, body: map[string]any{"address": map[string]any{"street": "x"}}, header: ifMatch(cu.Version), invalid: true}), 422, "validation_failed")
+		if !slices.Contains(p.fields(), "address.city") {
+			t.Fatalf("half an address: fields %v", p.fields())
+		}
+		res = o.call(t, request{method: "PATCH", path: path, body: map[string]any{"address": nil}, header: ifMatch(cu.Version)})
+		res.json(t, &cu)
+		if res.Status != 200 || cu.Address != nil {
+			t.Fatalf("remove: %d %s", res.Status, res.Body)
+		}
+		var got partyBody
+		o.call(t, request{method: "GET", path: path}).json(t, &got)
+		if got.Address != nil || got.Version != cu.Version {
+			t.Fatalf("read back: %+v", got)
+		}
+	})
 }

@@ -22,10 +22,14 @@ var billers = []auth.Role{auth.RoleAdmin, auth.RoleStaff}
 func (s *Server) contractRoutes() []route {
 	return []route{
 		{name: "createContractFromOrder", method: http.MethodPost, path: "/v1/orders/{id}/contract", roles: writers, handle: s.createContractFromOrder},
+		{name: "listContracts", method: http.MethodGet, path: "/v1/contracts", roles: anyRole, handle: s.listContracts},
 		{name: "getContract", method: http.MethodGet, path: "/v1/contracts/{id}", roles: anyRole, handle: s.getContract},
+		{name: "listContractAmendments", method: http.MethodGet, path: "/v1/contracts/{id}/amendments", roles: anyRole, handle: s.listContractAmendments},
+		{name: "amendContract", method: http.MethodPost, path: "/v1/contracts/{id}/amendments", roles: writers, handle: s.amendContract},
 		{name: "giveContractNotice", method: http.MethodPost, path: "/v1/contracts/{id}/notices", roles: writers, handle: s.giveContractNotice},
 		{name: "cancelContract", method: http.MethodPost, path: "/v1/contracts/{id}/cancel", roles: writers, handle: s.cancelContract},
 
+		{name: "listInvoiceRuns", method: http.MethodGet, path: "/v1/invoice-runs", roles: anyRole, handle: s.listInvoiceRuns},
 		{name: "planInvoiceRun", method: http.MethodPost, path: "/v1/invoice-runs", roles: billers, handle: s.planInvoiceRun},
 		{name: "getInvoiceRun", method: http.MethodGet, path: "/v1/invoice-runs/{id}", roles: anyRole, handle: s.getInvoiceRun},
 		{name: "previewInvoiceRun", method: http.MethodPost, path: "/v1/invoice-runs/{id}/preview", roles: billers, handle: s.previewInvoiceRun},
@@ -35,8 +39,11 @@ func (s *Server) contractRoutes() []route {
 		{name: "discardInvoiceRun", method: http.MethodPost, path: "/v1/invoice-runs/{id}/discard", roles: billers, handle: s.runStep(s.contracts.DiscardRun)},
 		{name: "listRunInvoices", method: http.MethodGet, path: "/v1/invoice-runs/{id}/invoices", roles: anyRole, handle: s.listRunInvoices},
 
+		{name: "listInvoices", method: http.MethodGet, path: "/v1/invoices", roles: anyRole, handle: s.listInvoices},
 		{name: "getInvoice", method: http.MethodGet, path: "/v1/invoices/{id}", roles: anyRole, handle: s.getInvoice},
 		{name: "createCreditNote", method: http.MethodPost, path: "/v1/invoices/{id}/credit-notes", roles: billers, handle: s.createCreditNote},
+		{name: "listInvoiceCreditNotes", method: http.MethodGet, path: "/v1/invoices/{id}/credit-notes", roles: anyRole, handle: s.listInvoiceCreditNotes},
+		{name: "getCreditNote", method: http.MethodGet, path: "/v1/credit-notes/{id}", roles: anyRole, handle: s.getCreditNote},
 	}
 }
 
@@ -127,10 +134,12 @@ type runJSON struct {
 	Status       string    `json:"status"`
 	InvoiceCount int       `json:"invoice_count"`
 	LineCount    int       `json:"line_count"`
+	CreatedAt    time.Time `json:"created_at"`
 }
 
 func toRunJSON(r contracts.Run) runJSON {
-	return runJSON{ID: r.ID, Site: r.SiteID, RunDate: date{r.RunDate}, Status: string(r.Status), InvoiceCount: r.InvoiceCount, LineCount: r.LineCount}
+	return runJSON{ID: r.ID, Site: r.SiteID, RunDate: date{r.RunDate}, Status: string(r.Status), InvoiceCount: r.InvoiceCount,
+		LineCount: r.LineCount, CreatedAt: r.CreatedAt}
 }
 
 type invoiceJSON struct {
@@ -198,13 +207,14 @@ func toInvoiceJSON(inv contracts.Invoice) invoiceJSON {
 	return out
 }
 
-// invoiceList is a run's invoices: every one in a single page.
-func invoiceList(invs []contracts.Invoice) list[invoiceJSON] {
+// invoiceList is a list of invoices; next is the service's cursor ("" on
+// the last page, and for a preview, which is one page).
+func invoiceList(invs []contracts.Invoice, next string) list[invoiceJSON] {
 	items := make([]invoiceJSON, len(invs))
 	for i, inv := range invs {
 		items[i] = toInvoiceJSON(inv)
 	}
-	return list[invoiceJSON]{Items: items}
+	return list[invoiceJSON]{Items: items, NextCursor: nextCursor(next)}
 }
 
 type creditNoteJSON struct {
@@ -357,7 +367,8 @@ func (s *Server) giveContractNotice(w http.ResponseWriter, r *http.Request) erro
 	return writeJSON(w, http.StatusCreated, toNoticeJSON(n))
 }
 
-// cancelContract ends a contract by policy.
+// cancelContract ends a contract by the policy sent, or without one by
+// the site's policy in force on received_on.
 func (s *Server) cancelContract(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathUUID(r, "id")
 	if err != nil {
@@ -429,7 +440,7 @@ func (s *Server) previewInvoiceRun(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, invoiceList(invs))
+	return writeJSON(w, http.StatusOK, invoiceList(invs, ""))
 }
 
 // runStep moves a run through one step of its lifecycle (prepare,
@@ -448,20 +459,22 @@ func (s *Server) runStep(step func(ctx context.Context, id uuid.UUID) (contracts
 	}
 }
 
+// listRunInvoices pages through a run's invoices, numbered ones in number
+// order. A run the caller cannot see is a 404, not an empty list.
 func (s *Server) listRunInvoices(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathUUID(r, "id")
 	if err != nil {
 		return err
 	}
-	// A run the caller cannot see is a 404, not an empty list.
-	if _, err := s.contracts.Run(r.Context(), id); err != nil {
-		return err
-	}
-	invs, err := s.contracts.RunInvoices(r.Context(), id)
+	pg, err := parsePage(r)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, invoiceList(invs))
+	res, err := s.contracts.RunInvoicePage(r.Context(), id, r.URL.Query().Get("cursor"), pg.limit)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, invoiceList(res.Items, res.NextCursor))
 }
 
 func (s *Server) getInvoice(w http.ResponseWriter, r *http.Request) error {

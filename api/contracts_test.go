@@ -145,6 +145,11 @@ func contractMatrixFixtures(t *testing.T, b *testBundle, c *catalog) map[string]
 	contract := sync.OnceValue(func() string { return "/v1/contracts/" + newContract(t, c, b.db.App) })
 	run := sync.OnceValue(func() string { return "/v1/invoice-runs/" + runIn(t, c, svc, contracts.RunPlanned).ID.String() })
 	invoice := sync.OnceValue(func() string { return "/v1/invoices/" + postedInvoice(t, c, b.db.App).ID.String() })
+	creditNote := sync.OnceValue(func() string {
+		cn, err := svc.CreditInvoice(c.ctx, postedInvoice(t, c, b.db.App).ID, c.today, "matrix", nil)
+		must(t, err)
+		return "/v1/credit-notes/" + cn.ID.String()
+	})
 	freshRun := func(st contracts.RunStatus) string {
 		return "/v1/invoice-runs/" + runIn(t, c, svc, st).ID.String()
 	}
@@ -175,6 +180,16 @@ func contractMatrixFixtures(t *testing.T, b *testBundle, c *catalog) map[string]
 			return fixture{path: "/v1/invoices/" + postedInvoice(t, c, b.db.App).ID.String() + "/documents", siteScoped: true}
 		},
 		"listInvoiceAttachments": func() fixture { return fixture{path: invoice() + "/attachments", siteScoped: true} },
+		"listContracts":          func() fixture { return fixture{path: "/v1/contracts"} },
+		"listContractAmendments": func() fixture { return fixture{path: contract() + "/amendments", siteScoped: true} },
+		"amendContract": func() fixture {
+			return fixture{path: "/v1/contracts/" + newContract(t, c, b.db.App) + "/amendments",
+				body: map[string]any{"effective_date": today, "terms": map[string]any{"notice_days": 45}}, siteScoped: true}
+		},
+		"listInvoiceRuns":        func() fixture { return fixture{path: "/v1/invoice-runs"} },
+		"listInvoices":           func() fixture { return fixture{path: "/v1/invoices"} },
+		"listInvoiceCreditNotes": func() fixture { return fixture{path: invoice() + "/credit-notes", siteScoped: true} },
+		"getCreditNote":          func() fixture { return fixture{path: creditNote(), siteScoped: true} },
 		"createCreditNote": func() fixture {
 			inv := postedInvoice(t, c, b.db.App)
 			return fixture{path: "/v1/invoices/" + inv.ID.String() + "/credit-notes", body: map[string]any{"issue_date": today, "reason": "matrix"}, siteScoped: true}
@@ -290,6 +305,27 @@ func TestContractRoutesMakeReadAndEndContracts(t *testing.T) {
 		}
 		wantProblem(t, o.call(t, request{method: "POST", path: path, body: map[string]any{"policy": "immediate", "received_on": today}}), 409, "invalid_state")
 		wantProblem(t, o.call(t, request{method: "POST", path: "/v1/contracts/" + unknownID + "/cancel", body: map[string]any{"policy": "immediate", "received_on": today}}), 404, "contract_not_found")
+	})
+
+	t.Run("cancel without a policy takes the site's", func(t *testing.T) {
+		id := newContract(t, o.c, o.db.App)
+		path := "/v1/contracts/" + id + "/cancel"
+		p := wantProblem(t, o.call(t, request{method: "POST", path: path, body: map[string]any{"received_on": today, "end_date": today}}), 422, "validation_failed")
+		if !slices.Contains(p.fields(), "end_date") {
+			t.Fatalf("end_date without on_date: fields %v", p.fields())
+		}
+		// The UK rules of the fixtures say end_of_term.
+		var n noticeBody
+		res := o.call(t, request{method: "POST", path: path, body: map[string]any{"received_on": today}})
+		res.json(t, &n)
+		k, err := svc.Contract(o.c.ctx, uuidOf(t, id))
+		must(t, err)
+		if res.Status != 201 || n.Policy != "end_of_term" || n.EffectiveEnd != k.TermEnd.Format(time.DateOnly) {
+			t.Fatalf("cancel by the site's policy: %d %s", res.Status, res.Body)
+		}
+		if res := o.call(t, request{method: "POST", path: "/v1/contracts/" + newContract(t, o.c, o.db.App) + "/cancel", body: map[string]any{"received_on": today}, token: fr}); res.Status != 404 {
+			t.Fatalf("another site's contract: %d %s", res.Status, res.Body)
+		}
 	})
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/messina-oms/messina/auth"
 	"github.com/messina-oms/messina/contracts"
 	"github.com/messina-oms/messina/filestore"
+	"github.com/messina-oms/messina/invoicedoc"
 	"github.com/messina-oms/messina/orders"
 )
 
@@ -20,6 +21,7 @@ func domainProblem(err error) (*Problem, bool) {
 	var oe *orders.Error
 	var ae *audit.Error
 	var ce *contracts.Error
+	var ie *invoicedoc.IncompleteError
 	switch {
 	case errors.As(err, &oe):
 		return ordersProblem(oe)
@@ -29,6 +31,17 @@ func domainProblem(err error) (*Problem, bool) {
 		return filesProblem(err)
 	case errors.As(err, &ae):
 		return auditProblem(ae), true
+	case errors.As(err, &ie):
+		// The invoice is fine; its parties' data is not yet enough for a
+		// conforming document. Each missing part is listed as a field.
+		p := problem(http.StatusConflict, "invoice_document_incomplete",
+			"EN 16931 requires what the invoice's parties lack: "+strings.Join(ie.Missing, ", "))
+		for _, m := range ie.Missing {
+			p.Errors = append(p.Errors, FieldError{Field: m, Message: "is required on an EN 16931 invoice"})
+		}
+		return p, true
+	case errors.Is(err, invoicedoc.ErrNotPosted):
+		return problem(http.StatusConflict, "invalid_state", "only a posted invoice has documents"), true
 	case errors.As(err, &av):
 		fields := make([]FieldError, len(av.Fields))
 		for i, f := range av.Fields {

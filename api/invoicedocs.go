@@ -4,10 +4,9 @@ import (
 	"bytes"
 	"net/http"
 
-	"github.com/google/uuid"
-
 	"github.com/messina-oms/messina/filestore"
 	"github.com/messina-oms/messina/invoicedoc"
+	"github.com/messina-oms/messina/orders"
 )
 
 func (s *Server) invoiceDocumentRoutes() []route {
@@ -49,7 +48,9 @@ func (s *Server) listInvoiceAttachments(w http.ResponseWriter, r *http.Request) 
 // renderInvoiceDocuments renders a numbered invoice as UBL, JSON and PDF
 // and stores each as an attachment of the invoice: a new attachment the
 // first time, a new revision of it afterwards (nothing is overwritten).
-// A draft answers 409 invalid_state.
+// A draft answers 409 invalid_state; an invoice whose seller or buyer has
+// no postal address, 409 invoice_document_incomplete (EN 16931 requires
+// both).
 func (s *Server) renderInvoiceDocuments(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathUUID(r, "id")
 	if err != nil {
@@ -72,8 +73,8 @@ func (s *Server) renderInvoiceDocuments(w http.ResponseWriter, r *http.Request) 
 		return err
 	}
 	doc := invoicedoc.Document{Invoice: inv,
-		Seller: invoicedoc.Party{Name: seller.Name, VATID: seller.VATID},
-		Buyer:  invoicedoc.Party{Name: buyer.Name, VATID: buyer.VATID}}
+		Seller: invoicedoc.Party{Name: seller.Name, VATID: seller.VATID, Address: docAddress(seller.Address)},
+		Buyer:  invoicedoc.Party{Name: buyer.Name, VATID: buyer.VATID, Address: docAddress(buyer.Address)}}
 
 	rendered := make([][]byte, len(invoiceFormats))
 	for i, f := range invoiceFormats {
@@ -81,23 +82,17 @@ func (s *Server) renderInvoiceDocuments(w http.ResponseWriter, r *http.Request) 
 			return err
 		}
 	}
-	existing, err := s.invoiceAttachmentsByName(r, id)
-	if err != nil {
-		return err
-	}
+	// PutNamed picks the attachment of each name, or makes it, in the
+	// transaction that stores the revision, under a lock on the name: two
+	// first renders at once give one attachment with revisions 1 and 2,
+	// not two attachments of one name (a unique index backs this).
 	owner := filestore.Owner{Type: filestore.OwnerInvoice, ID: id, Site: inv.SiteID}
 	items := make([]attachmentJSON, len(invoiceFormats))
 	for i, f := range invoiceFormats {
 		up := filestore.Upload{Body: bytes.NewReader(rendered[i]), Size: int64(len(rendered[i])), ContentType: f.contentType,
 			Filename: f.name, Comment: "rendered from invoice " + inv.Number}
-		att, ok := existing[f.name]
-		var rev filestore.Revision
-		if ok {
-			if rev, err = s.files.AddRevision(ctx, att.ID, up); err != nil {
-				return err
-			}
-			att.LatestRevision = rev.Number
-		} else if att, rev, err = s.files.CreateAttachment(ctx, owner, f.name, up); err != nil {
+		att, rev, err := s.files.PutNamed(ctx, owner, f.name, up)
+		if err != nil {
 			return err
 		}
 		items[i] = toAttachmentJSON(att)
@@ -107,25 +102,11 @@ func (s *Server) renderInvoiceDocuments(w http.ResponseWriter, r *http.Request) 
 	return writeJSON(w, http.StatusCreated, map[string]any{"items": items})
 }
 
-// invoiceAttachmentsByName returns the invoice's attachments by name, the
-// first one of each name.
-func (s *Server) invoiceAttachmentsByName(r *http.Request, id uuid.UUID) (map[string]filestore.Attachment, error) {
-	const page = 1000
-	out := map[string]filestore.Attachment{}
-	after := uuid.Nil
-	for {
-		atts, err := s.files.ListAttachments(r.Context(), filestore.OwnerInvoice, id, after, page)
-		if err != nil {
-			return nil, err
-		}
-		for _, a := range atts {
-			if _, seen := out[a.Name]; !seen {
-				out[a.Name] = a
-			}
-		}
-		if len(atts) < page {
-			return out, nil
-		}
-		after = atts[len(atts)-1].ID
+// docAddress is an address as the documents take it; nil stays nil, which
+// the renderers refuse (409 invoice_document_incomplete).
+func docAddress(a *orders.Address) *invoicedoc.Address {
+	if a == nil {
+		return nil
 	}
+	return &invoicedoc.Address{Street: a.Street, City: a.City, Postcode: a.Postcode, Country: a.Country}
 }

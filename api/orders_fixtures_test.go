@@ -47,9 +47,11 @@ func newCatalog(t testing.TB, b *testBundle) *catalog {
 		_, err := c.svc.SetSiteRules(ctx, siteRules(s[0], s[1], s[2], time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)))
 		must(t, err)
 	}
-	c.ukEntity, err = c.svc.CreateLegalEntity(ctx, orders.LegalEntityInput{SiteID: "UK", Name: "Messina UK Ltd", VATID: "GB123456789", InvoicePrefix: "MUK"})
+	c.ukEntity, err = c.svc.CreateLegalEntity(ctx, orders.LegalEntityInput{SiteID: "UK", Name: "Messina UK Ltd", VATID: "GB123456789", InvoicePrefix: "MUK",
+		Address: &orders.Address{Street: "1 Fleet Street", City: "London", Postcode: "EC4Y 1AA", Country: "GB"}})
 	must(t, err)
-	c.frEntity, err = c.svc.CreateLegalEntity(ctx, orders.LegalEntityInput{SiteID: "FR", Name: "Messina France SAS", VATID: "FR12345678901", InvoicePrefix: "MFR"})
+	c.frEntity, err = c.svc.CreateLegalEntity(ctx, orders.LegalEntityInput{SiteID: "FR", Name: "Messina France SAS", VATID: "FR12345678901", InvoicePrefix: "MFR",
+		Address: &orders.Address{Street: "12 rue de la Paix", City: "Paris", Postcode: "75002", Country: "FR"}})
 	must(t, err)
 	c.ukCustomer = c.customer(t, "UK", "Acme Ltd")
 	c.frCustomer = c.customer(t, "FR", "Dupont SA")
@@ -85,13 +87,17 @@ func siteRules(site, currency, tz string, from time.Time) orders.SiteRules {
 	}
 }
 
+// customer adds a customer with a postal address in the site's country.
 func (c *catalog) customer(t testing.TB, site, name string) orders.Customer {
 	t.Helper()
 	cur, tz := "GBP", "Europe/London"
+	addr := &orders.Address{Street: "2 High Street", City: "Leeds", Postcode: "LS1 1AA", Country: "GB"}
 	if site == "FR" {
 		cur, tz = "EUR", "Europe/Paris"
+		addr = &orders.Address{Street: "3 quai Saint-Antoine", City: "Lyon", Postcode: "69002", Country: "FR"}
 	}
-	x, err := c.svc.CreateCustomer(c.ctx, orders.CustomerInput{SiteID: site, Name: name, Currency: cur, Language: "en", Timezone: tz, PaymentTermsDays: 30})
+	x, err := c.svc.CreateCustomer(c.ctx, orders.CustomerInput{SiteID: site, Name: name, Currency: cur, Language: "en", Timezone: tz, PaymentTermsDays: 30,
+		Address: addr})
 	must(t, err)
 	return x
 }
@@ -180,6 +186,12 @@ func orderMatrixFixtures(t *testing.T, b *testBundle, c *catalog) map[string]fun
 			return fixture{path: "/v1/legal-entities", body: map[string]any{"site_id": "UK", "name": "Entity " + upper(), "vat_id": "GB" + upper(), "invoice_prefix": upper()[:8]}, siteScoped: true}
 		},
 		"getLegalEntity": func() fixture { return fixture{path: "/v1/legal-entities/" + c.ukEntity.ID.String(), siteScoped: true} },
+		"updateLegalEntity": func() fixture {
+			le, err := c.svc.CreateLegalEntity(c.ctx, orders.LegalEntityInput{SiteID: "UK", Name: "Entity " + upper(), VATID: "GB" + upper(), InvoicePrefix: upper()[:8]})
+			must(t, err)
+			return fixture{path: "/v1/legal-entities/" + le.ID.String(), header: ifMatch(le.Version), siteScoped: true,
+				body: map[string]any{"address": map[string]any{"street": "5 Canal Street", "city": "Manchester", "postcode": "M1 3HE", "country": "GB"}}}
+		},
 		"listCustomers":  func() fixture { return fixture{path: "/v1/customers"} },
 		"createCustomer": func() fixture { return fixture{path: "/v1/customers", body: customerBody("UK"), siteScoped: true} },
 		"getCustomer":    func() fixture { return fixture{path: "/v1/customers/" + c.ukCustomer.ID.String(), siteScoped: true} },

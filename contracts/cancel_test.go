@@ -213,3 +213,69 @@ func TestCancellationErrors(t *testing.T) {
 	_, err = b.svc.Cancel(b.ctx, c.ID, contracts.Cancellation{Policy: contracts.PolicyImmediate, ReceivedOn: date(2025, 3, 11)})
 	mustErr(t, err, contracts.ErrConflict, contracts.CodeInvalidState)
 }
+
+// A site changes its cancellation policy twice; requests that name no
+// policy are cancelled by the one in force on the day they are received.
+func TestCancelWithoutAPolicyTakesTheSitePolicyInForce(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	s := b.site(t, "UK", "GBP", ukRules()) // end_of_term since 2020, 30 days' notice
+	now := time.Now().UTC()
+	today := date(now.Year(), now.Month(), now.Day())
+	noticeFrom, immediateFrom := today.AddDate(0, 0, 30), today.AddDate(0, 0, 60)
+	for _, r := range []struct {
+		from   time.Time
+		policy string
+	}{{noticeFrom, "end_of_notice"}, {immediateFrom, "immediate_with_fee"}} {
+		b.ownerExec(t, `INSERT INTO core.site_setting (site_id, effective_from, billing_timing, proration, default_renewal_months,
+				notice_days, cancellation_policy, invoice_number_format, tax_rate, reverse_charge, rounding, rounding_scale,
+				currency, timezone, approval_amount_threshold, approval_min_margin_pct, contract_grouping)
+			SELECT site_id, $2, billing_timing, proration, default_renewal_months, notice_days, $3, invoice_number_format,
+				tax_rate, reverse_charge, rounding, rounding_scale, currency, timezone, approval_amount_threshold,
+				approval_min_margin_pct, contract_grouping
+			FROM core.site_setting WHERE site_id = $1 AND effective_from = '2020-01-01'`, s.id, r.from, r.policy)
+	}
+	terms := contracts.Terms{NoticeDays: ptr(45), ETFRule: ptr(contracts.ETFFixed), ETFValue: ptr(dec("100"))}
+	newContract := func() contracts.Contract {
+		return b.contract(t, s, s.customer, today, terms, line{b.monthly, "1", "100"})
+	}
+	tests := []struct {
+		name       string
+		receivedOn time.Time
+		policy     contracts.Policy
+		end        func(c contracts.Contract) time.Time
+		status     contracts.Status
+		fee        bool
+	}{
+		{"before the first change: a notice of non-renewal", noticeFrom.AddDate(0, 0, -1), contracts.PolicyEndOfTerm,
+			func(c contracts.Contract) time.Time { return c.TermEnd }, contracts.StatusNoticeGiven, false},
+		{"from the first change: the contract's 45 days' notice", noticeFrom.AddDate(0, 0, 5), contracts.PolicyOnDate,
+			func(contracts.Contract) time.Time { return noticeFrom.AddDate(0, 0, 5+45) }, contracts.StatusNoticeGiven, true},
+		{"from the second change: at once, with the fee", immediateFrom, contracts.PolicyImmediate,
+			func(contracts.Contract) time.Time { return immediateFrom }, contracts.StatusCancelled, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newContract()
+			n, err := b.svc.Cancel(b.ctx, c.ID, contracts.Cancellation{ReceivedOn: tt.receivedOn})
+			must(t, err)
+			eq(t, "policy applied", n.Policy, tt.policy)
+			eqDate(t, "effective end", n.EffectiveEnd, tt.end(c))
+			got, err := b.svc.Contract(b.ctx, c.ID)
+			must(t, err)
+			eq(t, "status", got.Status, tt.status)
+			charges, err := b.svc.Charges(b.ctx, c.ID)
+			must(t, err)
+			eq(t, "early-termination fee charged", len(charges) == 1, tt.fee)
+		})
+	}
+
+	t.Run("an end date needs policy on_date", func(t *testing.T) {
+		_, err := b.svc.Cancel(b.ctx, newContract().ID, contracts.Cancellation{ReceivedOn: today, EndDate: ptr(today.AddDate(0, 1, 0))})
+		mustErr(t, err, contracts.ErrValidation, contracts.CodeValidation)
+	})
+	t.Run("an unknown contract is not found", func(t *testing.T) {
+		_, err := b.svc.Cancel(b.ctx, uuid.New(), contracts.Cancellation{ReceivedOn: today})
+		mustErr(t, err, contracts.ErrNotFound, contracts.CodeContractNotFound)
+	})
+}

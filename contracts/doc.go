@@ -4,10 +4,13 @@
 // approve, post, discard), invoices and credit notes.
 //
 // The database is the heart and the brain: every rule lives in the
-// PL/pgSQL functions of migration 00009 (contracts.create_from_order,
-// contracts.process_renewals, contracts.cancel, billing.prepare_run,
+// PL/pgSQL functions of migrations 00009 and 00010
+// (contracts.create_from_order, contracts.amend_lines,
+// contracts.process_renewals, contracts.cancel,
+// contracts.cancel_by_site_policy, billing.prepare_run,
 // billing.preview_run, billing.post_run, billing.credit_invoice, ...),
-// which are set-based where they touch many rows. This package is a thin
+// which are set-based where they touch many rows. Lists are keyset pages
+// (list.go) whose cursors only this package reads. This package is a thin
 // caller: each method runs one transaction opened by auth.InTx (actor,
 // request id and row-level security sites set), calls the function through
 // the sqlc queries of queries/sql/contracts.sql and billing.sql, turns rows

@@ -110,8 +110,7 @@ func (s *Service) Amendments(ctx context.Context, contractID uuid.UUID) ([]Amend
 			return translate(err, CodeContractNotFound)
 		}
 		for _, r := range rows {
-			out = append(out, Amendment{Version: int(r.Version), Kind: r.Kind, EffectiveDate: r.EffectiveDate,
-				Snapshot: r.Snapshot, CreatedAt: r.CreatedAt, CreatedBy: r.CreatedBy})
+			out = append(out, amendmentFrom(r))
 		}
 		return nil
 	})
@@ -132,11 +131,23 @@ func (s *Service) GiveNotice(ctx context.Context, contractID uuid.UUID, received
 // (on EndDate). It credits invoiced days after the end (immediate and
 // on_date only, and only when the site prorates) and records an
 // early-termination fee charge when service ends before the term does.
+//
+// With no Policy, the site's cancellation policy in force on ReceivedOn
+// applies (contracts.cancel_by_site_policy): end_of_term as PolicyEndOfTerm,
+// end_of_notice as PolicyOnDate on ReceivedOn + the contract's notice days,
+// immediate_with_fee as PolicyImmediate; the notice records the policy
+// applied.
+//
 // Errors: ErrNotFound (CodeContractNotFound), ErrConflict
 // (CodeInvalidState) for a contract already cancelled or ended or already
-// ending sooner, ErrValidation for a missing or early EndDate.
+// ending sooner, ErrValidation for a missing or early EndDate, an EndDate
+// without PolicyOnDate, or no Policy where the site has no rules in force.
 func (s *Service) Cancel(ctx context.Context, contractID uuid.UUID, in Cancellation) (Notice, error) {
 	switch in.Policy {
+	case "":
+		if in.EndDate != nil {
+			return Notice{}, validation("end_date", "only with policy on_date; without a policy the site's decides the end")
+		}
 	case PolicyImmediate, PolicyEndOfPeriod, PolicyEndOfTerm, PolicyOnDate:
 	default:
 		return Notice{}, validation("policy", "unknown cancellation policy %q", in.Policy)
@@ -146,10 +157,16 @@ func (s *Service) Cancel(ctx context.Context, contractID uuid.UUID, in Cancellat
 	}
 	var n Notice
 	err := s.inTx(ctx, func(q *queries.Queries) error {
-		id, err := q.ContractCancel(ctx, queries.ContractCancelParams{
-			ContractID: contractID, Policy: queries.ContractsCancelPolicy(in.Policy),
-			ReceivedOn: in.ReceivedOn, EndDate: in.EndDate,
-		})
+		var id uuid.UUID
+		var err error
+		if in.Policy == "" {
+			id, err = q.ContractCancelBySitePolicy(ctx, queries.ContractCancelBySitePolicyParams{ContractID: contractID, ReceivedOn: in.ReceivedOn})
+		} else {
+			id, err = q.ContractCancel(ctx, queries.ContractCancelParams{
+				ContractID: contractID, Policy: queries.ContractsCancelPolicy(in.Policy),
+				ReceivedOn: in.ReceivedOn, EndDate: in.EndDate,
+			})
+		}
 		if err != nil {
 			return translate(err, CodeContractNotFound)
 		}
@@ -214,22 +231,36 @@ func getContract(ctx context.Context, q *queries.Queries, id uuid.UUID) (Contrac
 	if err != nil {
 		return Contract{}, translate(err, CodeContractNotFound)
 	}
-	c := Contract{
+	c := contractFrom(r)
+	for _, l := range lines {
+		c.Lines = append(c.Lines, lineFrom(l))
+	}
+	return c, nil
+}
+
+// contractFrom is a contract row without its lines.
+func contractFrom(r queries.ContractsContract) Contract {
+	return Contract{
 		ID: r.ID, Number: r.Number, SiteID: r.SiteID, CustomerID: r.CustomerID, LegalEntityID: r.LegalEntityID,
 		Currency: r.Currency, OrderID: r.OrderID, StartDate: r.StartDate, InitialTermMonths: int(r.InitialTermMonths),
 		RenewalTermMonths: int(r.RenewalTermMonths), TermNo: int(r.TermNo), TermStart: r.TermStart, TermEnd: r.TermEnd,
 		AutoRenew: r.AutoRenew, NoticeDays: int(r.NoticeDays), UpliftPct: r.UpliftPct, MinimumCommitment: r.MinimumCommitment,
 		ETFRule: ETFRule(r.EtfRule), ETFValue: r.EtfValue, Status: Status(r.Status), EndDate: r.EndDate, Version: int(r.Version),
 	}
-	for _, l := range lines {
-		c.Lines = append(c.Lines, Line{
-			ID: l.ID, LineNo: int(l.LineNo), OrderLineID: l.OrderLineID, ProductID: l.ProductID, Description: l.Description,
-			Quantity: l.Quantity, UnitPrice: l.UnitPrice, UnitCost: l.UnitCost, DiscountPct: l.DiscountPct,
-			BillingFrequency: string(l.BillingFrequency), BillingTiming: Timing(l.BillingTiming),
-			StartDate: l.StartDate, EndDate: l.EndDate, BilledThrough: l.BilledThrough,
-		})
+}
+
+func lineFrom(l queries.ContractsContractLine) Line {
+	return Line{
+		ID: l.ID, LineNo: int(l.LineNo), OrderLineID: l.OrderLineID, ProductID: l.ProductID, Description: l.Description,
+		Quantity: l.Quantity, UnitPrice: l.UnitPrice, UnitCost: l.UnitCost, DiscountPct: l.DiscountPct,
+		BillingFrequency: string(l.BillingFrequency), BillingTiming: Timing(l.BillingTiming),
+		StartDate: l.StartDate, EndDate: l.EndDate, BilledThrough: l.BilledThrough,
 	}
-	return c, nil
+}
+
+func amendmentFrom(r queries.ContractsAmendment) Amendment {
+	return Amendment{ContractID: r.ContractID, Version: int(r.Version), Kind: r.Kind, EffectiveDate: r.EffectiveDate,
+		Snapshot: r.Snapshot, CreatedAt: r.CreatedAt, CreatedBy: r.CreatedBy}
 }
 
 func noticeFrom(r queries.ContractsNotice) Notice {
@@ -334,8 +365,12 @@ func getRun(ctx context.Context, q *queries.Queries, id uuid.UUID) (Run, error) 
 	if err != nil {
 		return Run{}, translate(err, CodeRunNotFound)
 	}
+	return runFrom(r), nil
+}
+
+func runFrom(r queries.BillingInvoiceRun) Run {
 	return Run{ID: r.ID, SiteID: r.SiteID, RunDate: r.RunDate, Status: RunStatus(r.Status),
-		InvoiceCount: int(r.InvoiceCount), LineCount: int(r.LineCount)}, nil
+		InvoiceCount: int(r.InvoiceCount), LineCount: int(r.LineCount), CreatedAt: r.CreatedAt}
 }
 
 // Invoices and credit notes --------------------------------------------------
@@ -439,6 +474,19 @@ func (s *Service) ContractCreditNotes(ctx context.Context, contractID uuid.UUID)
 }
 
 func withLines(ctx context.Context, q *queries.Queries, r queries.BillingInvoice) (Invoice, error) {
+	inv := invoiceFrom(r)
+	lines, err := q.InvoiceLineList(ctx, r.ID)
+	if err != nil {
+		return Invoice{}, translate(err, CodeInvoiceNotFound)
+	}
+	for _, l := range lines {
+		inv.Lines = append(inv.Lines, invoiceLineFrom(l))
+	}
+	return inv, nil
+}
+
+// invoiceFrom is an invoice row without its lines.
+func invoiceFrom(r queries.BillingInvoice) Invoice {
 	inv := Invoice{
 		ID: r.ID, RunID: r.RunID, SiteID: r.SiteID, LegalEntityID: r.LegalEntityID, CustomerID: r.CustomerID,
 		Currency: r.Currency, Status: InvoiceStatus(r.Status), IssueDate: r.IssueDate, DueDate: r.DueDate,
@@ -454,36 +502,42 @@ func withLines(ctx context.Context, q *queries.Queries, r queries.BillingInvoice
 	if r.CustomerVatID != nil {
 		inv.CustomerVATID = *r.CustomerVatID
 	}
-	lines, err := q.InvoiceLineList(ctx, r.ID)
-	if err != nil {
-		return Invoice{}, translate(err, CodeInvoiceNotFound)
+	return inv
+}
+
+func invoiceLineFrom(l queries.BillingInvoiceLine) InvoiceLine {
+	return InvoiceLine{
+		ID: l.ID, ContractID: l.ContractID, ContractLineID: l.ContractLineID, ChargeID: l.ChargeID,
+		Description: l.Description, PeriodStart: l.PeriodStart, PeriodEnd: l.PeriodEnd, Quantity: l.Quantity,
+		UnitPrice: l.UnitPrice, DiscountPct: l.DiscountPct, Months: l.Months, Net: l.Net, TaxRate: l.TaxRate,
+		Tax: l.Tax, Cost: l.Cost,
 	}
-	for _, l := range lines {
-		inv.Lines = append(inv.Lines, InvoiceLine{
-			ID: l.ID, ContractID: l.ContractID, ContractLineID: l.ContractLineID, ChargeID: l.ChargeID,
-			Description: l.Description, PeriodStart: l.PeriodStart, PeriodEnd: l.PeriodEnd, Quantity: l.Quantity,
-			UnitPrice: l.UnitPrice, DiscountPct: l.DiscountPct, Months: l.Months, Net: l.Net, TaxRate: l.TaxRate,
-			Tax: l.Tax, Cost: l.Cost,
-		})
-	}
-	return inv, nil
 }
 
 func creditNoteWithLines(ctx context.Context, q *queries.Queries, r queries.BillingCreditNote) (CreditNote, error) {
-	cn := CreditNote{
-		ID: r.ID, InvoiceID: r.InvoiceID, LegalEntityID: r.LegalEntityID, CustomerID: r.CustomerID, Currency: r.Currency,
-		Number: r.Number, Seq: r.Seq, IssueDate: r.IssueDate, Reason: r.Reason, Net: r.Net, Tax: r.Tax, Total: r.Total,
-		ContentHash: r.ContentHash, PrevHash: r.PrevHash, ChainHash: r.ChainHash,
-	}
+	cn := creditNoteFrom(r)
 	lines, err := q.CreditNoteLineList(ctx, r.ID)
 	if err != nil {
 		return CreditNote{}, translate(err, CodeCreditNoteNotFound)
 	}
 	for _, l := range lines {
-		cn.Lines = append(cn.Lines, CreditNoteLine{InvoiceLineID: l.InvoiceLineID, Description: l.Description,
-			PeriodStart: l.PeriodStart, PeriodEnd: l.PeriodEnd, Net: l.Net, Tax: l.Tax})
+		cn.Lines = append(cn.Lines, creditNoteLineFrom(l))
 	}
 	return cn, nil
+}
+
+// creditNoteFrom is a credit note row without its lines.
+func creditNoteFrom(r queries.BillingCreditNote) CreditNote {
+	return CreditNote{
+		ID: r.ID, InvoiceID: r.InvoiceID, LegalEntityID: r.LegalEntityID, CustomerID: r.CustomerID, Currency: r.Currency,
+		Number: r.Number, Seq: r.Seq, IssueDate: r.IssueDate, Reason: r.Reason, Net: r.Net, Tax: r.Tax, Total: r.Total,
+		ContentHash: r.ContentHash, PrevHash: r.PrevHash, ChainHash: r.ChainHash,
+	}
+}
+
+func creditNoteLineFrom(l queries.BillingCreditNoteLine) CreditNoteLine {
+	return CreditNoteLine{InvoiceLineID: l.InvoiceLineID, Description: l.Description,
+		PeriodStart: l.PeriodStart, PeriodEnd: l.PeriodEnd, Net: l.Net, Tax: l.Tax}
 }
 
 // decodeRunDocument reads billing.run_document's JSON (to_jsonb of the

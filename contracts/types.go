@@ -117,8 +117,9 @@ type Terms struct {
 
 // Amendment is one immutable version of a contract.
 type Amendment struct {
+	ContractID    uuid.UUID
 	Version       int
-	Kind          string // created, lines_added, terms, notice, cancelled, renewed, ended
+	Kind          string // created, lines_added, terms, notice, cancelled, renewed, ended, lines_changed
 	EffectiveDate time.Time
 	// Snapshot is the contract and its lines after the change, as JSON.
 	Snapshot  []byte
@@ -127,7 +128,8 @@ type Amendment struct {
 }
 
 // Cancellation asks to end a contract by Policy, received on ReceivedOn;
-// EndDate is the last day of service for PolicyOnDate.
+// EndDate is the last day of service for PolicyOnDate. Policy "" means the
+// site's cancellation policy in force on ReceivedOn (see Service.Cancel).
 type Cancellation struct {
 	Policy     Policy
 	ReceivedOn time.Time
@@ -180,6 +182,7 @@ type Run struct {
 	Status       RunStatus
 	InvoiceCount int
 	LineCount    int
+	CreatedAt    time.Time
 }
 
 // InvoiceStatus is draft (prepared, no number), posted (numbered,

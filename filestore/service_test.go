@@ -465,3 +465,72 @@ func TestGetRevisionLatestAndByNumber(t *testing.T) {
 	require.True(t, strings.HasPrefix(one.ContentType, "text/plain"))
 
 }
+
+func TestPutNamedMakesOneAttachmentPerNameUnderConcurrency(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	const n = 20
+	var wg sync.WaitGroup
+	type result struct {
+		att filestore.Attachment
+		rev filestore.Revision
+		err error
+	}
+	results := make(chan result, n)
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			// Half send the same content: the blob is shared, not the name's
+			// decision.
+			content := fmt.Sprintf("render %d", i%2)
+			att, rev, err := b.svc.PutNamed(b.ctx, b.owner, "report.txt", textUpload(content))
+			results <- result{att, rev, err}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(results)
+	var id uuid.UUID
+	seen := map[int]bool{}
+	for r := range results {
+		require.NoError(t, r.err)
+		if id == uuid.Nil {
+			id = r.att.ID
+		}
+		require.Equal(t, id, r.att.ID, "one attachment for the name")
+		require.Equal(t, r.rev.Number, r.att.LatestRevision)
+		require.False(t, seen[r.rev.Number], "revision %d twice", r.rev.Number)
+		seen[r.rev.Number] = true
+	}
+	atts, err := b.svc.ListAttachments(b.ctx, b.owner.Type, b.owner.ID, uuid.Nil, 100)
+	require.NoError(t, err)
+	require.Len(t, atts, 1)
+	require.Equal(t, n, atts[0].LatestRevision)
+	revs, err := b.svc.ListRevisions(b.ctx, id, 0, 100)
+	require.NoError(t, err)
+	for i, r := range revs {
+		require.Equal(t, i+1, r.Number)
+	}
+	require.NoError(t, b.svc.VerifyHistory(b.ctx, id))
+
+	// Another name is another attachment; a name made by CreateAttachment
+	// is found and continued.
+	other, rev, err := b.svc.PutNamed(b.ctx, b.owner, "other.txt", textUpload("x"))
+	require.NoError(t, err)
+	require.NotEqual(t, id, other.ID)
+	require.Equal(t, 1, rev.Number)
+	made, _, err := b.svc.CreateAttachment(b.ctx, b.owner, "uploaded.txt", textUpload("v1"))
+	require.NoError(t, err)
+	again, rev, err := b.svc.PutNamed(b.ctx, b.owner, "uploaded.txt", textUpload("v2"))
+	require.NoError(t, err)
+	require.Equal(t, made.ID, again.ID)
+	require.Equal(t, 2, rev.Number)
+
+	// A site the caller cannot see is refused before the body is read.
+	fr := auth.WithPrincipal(context.Background(), auth.Principal{Actor: "user:fr@example.com", Role: auth.RoleStaff, Sites: []string{"FR"}})
+	_, _, err = b.svc.PutNamed(fr, b.owner, "report.txt", filestore.Upload{Body: failIfRead{t}, Size: 10})
+	require.ErrorIs(t, err, filestore.ErrNotFound)
+}

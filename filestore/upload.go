@@ -12,6 +12,7 @@ import (
 
 	"github.com/gabriel-vasile/mimetype"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/messina-oms/messina/auth"
 	"github.com/messina-oms/messina/queries"
@@ -99,6 +100,61 @@ func (s *Service) CreateAttachment(ctx context.Context, owner Owner, name string
 	if err != nil {
 		return Attachment{}, Revision{}, fmt.Errorf("create attachment of %s %s: %w", owner.Type, owner.ID, err)
 	}
+	return att, rev, nil
+}
+
+// PutNamed stores up as the next revision of owner's attachment called
+// name, creating the attachment (with revision 1) when the owner has none
+// of that name. The choice is made in the transaction that records the
+// revision, under a lock on the owner and name held until commit, so
+// concurrent calls for one name make one attachment and consecutive
+// revisions of it, never two attachments. It is for names the system
+// gives (an invoice's rendered documents), which must stay unique; files
+// users upload keep CreateAttachment, where two may share a name. Errors
+// as CreateAttachment.
+func (s *Service) PutNamed(ctx context.Context, owner Owner, name string, up Upload) (Attachment, Revision, error) {
+	if !owner.Type.Valid() {
+		return Attachment{}, Revision{}, invalidf("owner type %q", owner.Type)
+	}
+	if owner.ID == uuid.Nil || owner.Site == "" {
+		return Attachment{}, Revision{}, invalidf("owner needs an id and a site")
+	}
+	if p, ok := auth.FromContext(ctx); ok && !p.CanSeeSite(owner.Site) {
+		return Attachment{}, Revision{}, fmt.Errorf("put attachment: %w: site %s", ErrNotFound, owner.Site)
+	}
+	if name == "" {
+		name = up.Filename
+	}
+	name = SafeFilename(name)
+	newID, err := uuid.NewV7()
+	if err != nil {
+		return Attachment{}, Revision{}, fmt.Errorf("put attachment: %w", err)
+	}
+	check := func(q *queries.Queries) error {
+		ok, err := q.FilesSiteVisible(ctx, owner.Site)
+		if err == nil && !ok {
+			err = invalidf("unknown site %q", owner.Site)
+		}
+		return err
+	}
+	var att Attachment
+	rev, err := s.upload(ctx, up, check, func(q *queries.Queries) (uuid.UUID, error) {
+		if err := q.AttachmentLockName(ctx, queries.AttachmentLockNameParams{OwnerType: string(owner.Type), OwnerID: owner.ID, Name: name}); err != nil {
+			return uuid.Nil, err
+		}
+		row, err := q.AttachmentGetByName(ctx, queries.AttachmentGetByNameParams{OwnerType: string(owner.Type), OwnerID: owner.ID, Name: name})
+		if errors.Is(err, pgx.ErrNoRows) {
+			row, err = q.AttachmentCreate(ctx, queries.AttachmentCreateParams{
+				ID: newID, OwnerType: string(owner.Type), OwnerID: owner.ID, SiteID: owner.Site, Name: name, CreatedBy: actor(ctx),
+			})
+		}
+		att = attachmentFromRow(row)
+		return row.ID, err
+	})
+	if err != nil {
+		return Attachment{}, Revision{}, fmt.Errorf("put attachment %q of %s %s: %w", name, owner.Type, owner.ID, err)
+	}
+	att.LatestRevision = rev.Number
 	return att, rev, nil
 }
 

@@ -10,7 +10,8 @@ import (
 // PDF renders the document as a one-page A4 invoice in the PDF core fonts
 // (text outside Windows-1252 is approximated). The creation date is the
 // issue date, so the same document renders to the same bytes. It returns
-// ErrNotPosted for an invoice without a number.
+// ErrNotPosted for an invoice without a number and an *IncompleteError for
+// a document without the parties' addresses or the seller's VAT id.
 func PDF(doc Document) ([]byte, error) {
 	if err := doc.check(); err != nil {
 		return nil, err
@@ -36,6 +37,10 @@ func PDF(doc Document) ([]byte, error) {
 		p.CellFormat(0, 5, tr(title), "", 1, "L", false, 0, "")
 		p.SetFont("Helvetica", "", 10)
 		p.CellFormat(0, 5, tr(pt.Name), "", 1, "L", false, 0, "")
+		a := pt.Address // not nil: check refused a document without one
+		p.CellFormat(0, 5, tr(a.Street), "", 1, "L", false, 0, "")
+		p.CellFormat(0, 5, tr(a.Postcode+" "+a.City), "", 1, "L", false, 0, "")
+		p.CellFormat(0, 5, tr(a.Country), "", 1, "L", false, 0, "")
 		if vatID != "" {
 			p.CellFormat(0, 5, tr("VAT ID: "+vatID), "", 1, "L", false, 0, "")
 		}
@@ -45,8 +50,10 @@ func PDF(doc Document) ([]byte, error) {
 	partyBlock("Bill to", doc.Buyer, buyerVATID(doc))
 	p.Ln(2)
 
-	widths := []float64{70, 40, 15, 20, 15, 30}
-	head := []string{"Description", "Period", "Qty", "Unit price", "Tax %", "Net " + inv.Currency}
+	// A service line's net is Qty x Months x Unit price (a month's) less
+	// Disc %; a one-off charge has no months.
+	widths := []float64{55, 38, 13, 15, 20, 13, 12, 24}
+	head := []string{"Description", "Period", "Qty", "Months", "Unit price", "Disc %", "Tax %", "Net " + inv.Currency}
 	p.SetFont("Helvetica", "B", 9)
 	for i, h := range head {
 		align := "R"
@@ -58,8 +65,12 @@ func PDF(doc Document) ([]byte, error) {
 	p.Ln(-1)
 	p.SetFont("Helvetica", "", 9)
 	for _, l := range inv.Lines {
+		months := ""
+		if l.ChargeID == nil {
+			months = l.Months.String()
+		}
 		cells := []string{l.Description, l.PeriodStart.Format(dateLayout) + " - " + l.PeriodEnd.Format(dateLayout),
-			l.Quantity.String(), l.UnitPrice.String(), l.TaxRate.String(), money(l.Net)}
+			l.Quantity.String(), months, l.UnitPrice.String(), l.DiscountPct.String(), l.TaxRate.String(), money(l.Net)}
 		for i, c := range cells {
 			align := "R"
 			if i < 2 {

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
 
 	"github.com/messina-oms/messina/migrations"
 )
@@ -162,5 +164,65 @@ func TestEveryTableWithASiteIsIsolated(t *testing.T) {
 	}
 	if checked < 20 {
 		t.Fatalf("only %d tables with a site_id found; the query is wrong", checked)
+	}
+}
+
+// Two first renders at once could make two attachments of one name for an
+// invoice before 00010; its unique index must still apply to such data:
+// the first attachment keeps the name, the later ones keep their revisions
+// under a name that says what they are.
+func TestBillingRestKeepsTheFirstOfDuplicateInvoiceDocuments(t *testing.T) {
+	t.Parallel()
+	dbURL := freshDatabase(t)
+	ctx := context.Background()
+	cfg, err := pgx.ParseConfig(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := stdlib.OpenDB(*cfg)
+	defer db.Close()
+	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS, goose.WithTableName("public.goose_db_version"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.UpTo(ctx, 9); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	const invoice, other = "0198a1b2-0000-7000-8000-0000000000aa", "0198a1b2-0000-7000-8000-0000000000bb"
+	if _, err := conn.Exec(ctx, `
+		INSERT INTO core.site (id, name, country, currency, timezone) VALUES ('UK', 'United Kingdom', 'GB', 'GBP', 'Europe/London');
+		INSERT INTO files.attachment (id, owner_type, owner_id, site_id, name, created_by) VALUES
+			('0198a1b2-0000-7000-8000-000000000001', 'invoice', '`+invoice+`', 'UK', 'invoice.xml', 'a'),
+			('0198a1b2-0000-7000-8000-000000000002', 'invoice', '`+invoice+`', 'UK', 'invoice.xml', 'b'),
+			('0198a1b2-0000-7000-8000-000000000003', 'invoice', '`+invoice+`', 'UK', 'invoice.pdf', 'a'),
+			('0198a1b2-0000-7000-8000-000000000004', 'invoice', '`+other+`', 'UK', 'invoice.xml', 'a'),
+			('0198a1b2-0000-7000-8000-000000000005', 'order', '`+invoice+`', 'UK', 'scan.pdf', 'a'),
+			('0198a1b2-0000-7000-8000-000000000006', 'order', '`+invoice+`', 'UK', 'scan.pdf', 'a')`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := migrations.Up(ctx, dbURL); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := conn.Query(ctx, `SELECT right(id::text, 1), name FROM files.attachment ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (string, error) {
+		var id, name string
+		err := r.Scan(&id, &name)
+		return id + " " + name, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"1 invoice.xml", "2 invoice.xml (duplicate 0198a1b2-0000-7000-8000-000000000002)", "3 invoice.pdf",
+		"4 invoice.xml", "5 scan.pdf", "6 scan.pdf"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("attachments after 00010:\n got %q\nwant %q", got, want)
 	}
 }

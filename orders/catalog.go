@@ -38,6 +38,45 @@ func checkPattern(fe *fieldErrors, field, value string, re *regexp.Regexp, what 
 	}
 }
 
+// checkAddress checks the shape of an address; whether its country code
+// is assigned is the database's check (core.is_country_code).
+func checkAddress(fe *fieldErrors, a *Address) {
+	if a == nil {
+		return
+	}
+	for _, f := range []struct {
+		name, value string
+		max         int
+	}{{"street", a.Street, 200}, {"city", a.City, 100}, {"postcode", a.Postcode, 20}} {
+		switch {
+		case strings.TrimSpace(f.value) == "":
+			fe.add("address."+f.name, "is required in an address")
+		case len([]rune(f.value)) > f.max:
+			fe.add("address."+f.name, "must be at most %d characters", f.max)
+		}
+	}
+	checkPattern(fe, "address.country", a.Country, countryPattern, "an ISO 3166-1 alpha-2 code")
+}
+
+// addressParams are an address as the nullable columns of a query.
+type addressParams struct{ street, city, postcode, country *string }
+
+func addressArgs(a *Address) addressParams {
+	if a == nil {
+		return addressParams{}
+	}
+	return addressParams{&a.Street, &a.City, &a.Postcode, &a.Country}
+}
+
+// addressFrom reads the address columns of a row: all set or all NULL, as
+// the table's check keeps them.
+func addressFrom(street, city, postcode, country *string) *Address {
+	if street == nil || city == nil || postcode == nil || country == nil {
+		return nil
+	}
+	return &Address{Street: *street, City: *city, Postcode: *postcode, Country: *country}
+}
+
 // ---- Sites ----------------------------------------------------------------
 
 // CreateSite adds a site. Returns ErrValidation for bad fields, ErrConflict
@@ -235,12 +274,15 @@ func (s *Service) CreateLegalEntity(ctx context.Context, in LegalEntityInput) (L
 	}
 	checkPattern(&fe, "vat_id", in.VATID, vatPattern, "4 to 20 capital letters or digits")
 	checkPattern(&fe, "invoice_prefix", in.InvoicePrefix, prefixPattern, "1 to 10 capital letters or digits")
+	checkAddress(&fe, in.Address)
 	if err := fe.err(); err != nil {
 		return LegalEntity{}, err
 	}
+	a := addressArgs(in.Address)
 	var out LegalEntity
 	err := s.inTx(ctx, func(q *queries.Queries) error {
-		row, err := q.LegalEntityCreate(ctx, queries.LegalEntityCreateParams{SiteID: in.SiteID, Name: in.Name, VatID: in.VATID, InvoicePrefix: in.InvoicePrefix})
+		row, err := q.LegalEntityCreate(ctx, queries.LegalEntityCreateParams{SiteID: in.SiteID, Name: in.Name, VatID: in.VATID, InvoicePrefix: in.InvoicePrefix,
+			AddressStreet: a.street, AddressCity: a.city, AddressPostcode: a.postcode, AddressCountry: a.country})
 		if err != nil {
 			return translate(err, CodeLegalEntityMissing, "")
 		}
@@ -282,8 +324,45 @@ func (s *Service) ListLegalEntities(ctx context.Context, siteID string) ([]Legal
 	return out, wrap(err, "list legal entities")
 }
 
+// SetLegalEntityAddress sets (or, with nil, removes) a legal entity's
+// postal address if its version is still expectedVersion; the name, VAT id
+// and invoice prefix never change, since posted invoices were issued under
+// them. ErrNotFound (legal_entity_not_found), ErrStale, ErrValidation.
+func (s *Service) SetLegalEntityAddress(ctx context.Context, id uuid.UUID, expectedVersion int32, addr *Address) (LegalEntity, error) {
+	var fe fieldErrors
+	checkAddress(&fe, addr)
+	if err := fe.err(); err != nil {
+		return LegalEntity{}, err
+	}
+	a := addressArgs(addr)
+	var out LegalEntity
+	err := s.inTx(ctx, func(q *queries.Queries) error {
+		cur, err := q.LegalEntityGet(ctx, id)
+		if err != nil {
+			return translate(err, CodeLegalEntityMissing, "")
+		}
+		if cur.Version != expectedVersion {
+			return stale(cur.Version)
+		}
+		row, err := q.LegalEntitySetAddress(ctx, queries.LegalEntitySetAddressParams{ID: id, ExpectedVersion: expectedVersion,
+			AddressStreet: a.street, AddressCity: a.city, AddressPostcode: a.postcode, AddressCountry: a.country})
+		if err != nil {
+			// No row: a concurrent update won between the read and the write.
+			if e := translate(err, CodeLegalEntityMissing, ""); ErrorCode(e) == CodeLegalEntityMissing {
+				return stale(cur.Version + 1)
+			} else {
+				return e
+			}
+		}
+		out = legalEntityFrom(row)
+		return nil
+	})
+	return out, wrap(err, "set legal entity address")
+}
+
 func legalEntityFrom(r queries.CoreLegalEntity) LegalEntity {
-	return LegalEntity{ID: r.ID, SiteID: r.SiteID, Name: r.Name, VATID: r.VatID, InvoicePrefix: r.InvoicePrefix, CreatedAt: r.CreatedAt, Version: r.Version}
+	return LegalEntity{ID: r.ID, SiteID: r.SiteID, Name: r.Name, VATID: r.VatID, InvoicePrefix: r.InvoicePrefix,
+		Address: addressFrom(r.AddressStreet, r.AddressCity, r.AddressPostcode, r.AddressCountry), CreatedAt: r.CreatedAt, Version: r.Version}
 }
 
 // ---- Customers ----------------------------------------------------------------
@@ -305,6 +384,7 @@ func validateCustomer(in CustomerInput, create bool) error {
 	if in.PaymentTermsDays < 0 || in.PaymentTermsDays > 365 {
 		fe.add("payment_terms_days", "must be between 0 and 365")
 	}
+	checkAddress(&fe, in.Address)
 	return fe.err()
 }
 
@@ -314,11 +394,13 @@ func (s *Service) CreateCustomer(ctx context.Context, in CustomerInput) (Custome
 	if err := validateCustomer(in, true); err != nil {
 		return Customer{}, err
 	}
+	a := addressArgs(in.Address)
 	var out Customer
 	err := s.inTx(ctx, func(q *queries.Queries) error {
 		row, err := q.CustomerCreate(ctx, queries.CustomerCreateParams{
 			SiteID: in.SiteID, Name: in.Name, VatID: strPtr(in.VATID), Currency: in.Currency, Language: in.Language,
 			Timezone: in.Timezone, PaymentTermsDays: int32(in.PaymentTermsDays), PoRequired: in.PORequired,
+			AddressStreet: a.street, AddressCity: a.city, AddressPostcode: a.postcode, AddressCountry: a.country,
 		})
 		if err != nil {
 			return translate(err, CodeCustomerNotFound, "")
@@ -350,6 +432,7 @@ func (s *Service) UpdateCustomer(ctx context.Context, id uuid.UUID, expectedVers
 	if err := validateCustomer(in, false); err != nil {
 		return Customer{}, err
 	}
+	a := addressArgs(in.Address)
 	var out Customer
 	err := s.inTx(ctx, func(q *queries.Queries) error {
 		cur, err := q.CustomerGet(ctx, id)
@@ -367,6 +450,7 @@ func (s *Service) UpdateCustomer(ctx context.Context, id uuid.UUID, expectedVers
 		row, err := q.CustomerUpdate(ctx, queries.CustomerUpdateParams{
 			ID: id, ExpectedVersion: expectedVersion, Name: in.Name, VatID: strPtr(in.VATID), Currency: in.Currency,
 			Language: in.Language, Timezone: in.Timezone, PaymentTermsDays: int32(in.PaymentTermsDays), PoRequired: in.PORequired,
+			AddressStreet: a.street, AddressCity: a.city, AddressPostcode: a.postcode, AddressCountry: a.country,
 		})
 		if err != nil {
 			// No row: a concurrent update won between the read and the write.
@@ -415,6 +499,7 @@ func customerFrom(r queries.CoreCustomer) Customer {
 	return Customer{
 		ID: r.ID, SiteID: r.SiteID, Name: r.Name, VATID: deref(r.VatID), Currency: r.Currency, Language: r.Language,
 		Timezone: r.Timezone, PaymentTermsDays: int(r.PaymentTermsDays), PORequired: r.PoRequired,
+		Address:   addressFrom(r.AddressStreet, r.AddressCity, r.AddressPostcode, r.AddressCountry),
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Version: r.Version,
 	}
 }

@@ -160,6 +160,17 @@ var constraintFields = map[string]string{
 	"price_book_site_id_fkey":             "site_id",
 	"order_line_term_check":               "term_months",
 	"product_recurring_check":             "billing_frequency",
+	// Address columns (migration 00010), named as the API nests them.
+	"legal_entity_address_street_check":   "address.street",
+	"legal_entity_address_city_check":     "address.city",
+	"legal_entity_address_postcode_check": "address.postcode",
+	"legal_entity_address_country_check":  "address.country",
+	"legal_entity_address_whole":          "address",
+	"customer_address_street_check":       "address.street",
+	"customer_address_city_check":         "address.city",
+	"customer_address_postcode_check":     "address.postcode",
+	"customer_address_country_check":      "address.country",
+	"customer_address_whole":              "address",
 }
 
 // translate turns a driver error into a domain error, once, at the

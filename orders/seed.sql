@@ -38,16 +38,17 @@ SELECT r.* FROM (VALUES
     ('US', date '2020-01-01', 'arrears', 'daily', 12, 60, 'immediate_with_fee', '{prefix}-{seq:8}', 0.0000, false, 'half_up', 2, 'USD', 'America/New_York', 75000.00, 30.00)
 ) AS r;
 
-INSERT INTO core.legal_entity (site_id, name, vat_id, invoice_prefix) VALUES
-    ('UK', 'Messina UK Ltd', 'GB293847561', 'MUK'),
-    ('UK', 'Messina Networks UK Ltd', 'GB384756192', 'MNUK'),
-    ('FR', 'Messina France SAS', 'FR40123456824', 'MFR'),
-    ('DE', 'Messina Deutschland GmbH', 'DE123456789', 'MDE'),
-    ('PT', 'Messina Portugal Lda', 'PT501234567', 'MPT'),
-    ('ES', 'Messina Iberia SL', 'ESB12345678', 'MES'),
-    ('NL', 'Messina Nederland BV', 'NL123456789B01', 'MNL'),
-    ('US', 'Messina Inc', 'US471234567', 'MUS'),
-    ('US', 'Messina Federal LLC', 'US472345678', 'MFED');
+-- With the postal addresses EN 16931 invoices show for the seller.
+INSERT INTO core.legal_entity (site_id, name, vat_id, invoice_prefix, address_street, address_city, address_postcode, address_country) VALUES
+    ('UK', 'Messina UK Ltd', 'GB293847561', 'MUK', '1 Fleet Street', 'London', 'EC4Y 1AA', 'GB'),
+    ('UK', 'Messina Networks UK Ltd', 'GB384756192', 'MNUK', '40 Spring Gardens', 'Manchester', 'M2 1EN', 'GB'),
+    ('FR', 'Messina France SAS', 'FR40123456824', 'MFR', '12 rue de la Paix', 'Paris', '75002', 'FR'),
+    ('DE', 'Messina Deutschland GmbH', 'DE123456789', 'MDE', 'Friedrichstraße 68', 'Berlin', '10117', 'DE'),
+    ('PT', 'Messina Portugal Lda', 'PT501234567', 'MPT', 'Avenida da Liberdade 110', 'Lisboa', '1269-046', 'PT'),
+    ('ES', 'Messina Iberia SL', 'ESB12345678', 'MES', 'Calle de Alcalá 45', 'Madrid', '28014', 'ES'),
+    ('NL', 'Messina Nederland BV', 'NL123456789B01', 'MNL', 'Herengracht 182', 'Amsterdam', '1016 BR', 'NL'),
+    ('US', 'Messina Inc', 'US471234567', 'MUS', '350 Fifth Avenue', 'New York, NY', '10118', 'US'),
+    ('US', 'Messina Federal LLC', 'US472345678', 'MFED', '1100 Wilson Boulevard', 'Arlington, VA', '22209', 'US');
 
 -- Monthly list prices in GBP; other currencies derive from them.
 CREATE TEMP TABLE seed_product (idx int PRIMARY KEY, id uuid, kind core.product_kind, price numeric, cost numeric) ON COMMIT DROP;
@@ -81,15 +82,25 @@ INSERT INTO seed_product (idx, id, kind, price, cost)
 SELECT row_number() OVER (ORDER BY ins.sku), ins.id, ins.kind, p.price, p.cost
 FROM ins JOIN p USING (sku);
 
-CREATE TEMP TABLE seed_site (site_id text PRIMARY KEY, currency text, fx numeric, lang text, tz text, weight int, lo int, hi int) ON COMMIT DROP;
-INSERT INTO seed_site (site_id, currency, fx, lang, tz, weight) VALUES
-    ('UK', 'GBP', 1.00, 'en', 'Europe/London', 25),
-    ('FR', 'EUR', 1.17, 'fr', 'Europe/Paris', 15),
-    ('DE', 'EUR', 1.17, 'de', 'Europe/Berlin', 15),
-    ('PT', 'EUR', 1.17, 'pt', 'Europe/Lisbon', 8),
-    ('ES', 'EUR', 1.17, 'es', 'Europe/Madrid', 12),
-    ('NL', 'EUR', 1.17, 'nl', 'Europe/Amsterdam', 10),
-    ('US', 'USD', 1.27, 'en-US', 'America/New_York', 15);
+-- country, streets, cities and postcodes make customers' postal addresses:
+-- a street, and a city with its postcode, are picked by index.
+CREATE TEMP TABLE seed_site (site_id text PRIMARY KEY, currency text, fx numeric, lang text, tz text, weight int, lo int, hi int,
+                             country text, streets text[], cities text[], postcodes text[]) ON COMMIT DROP;
+INSERT INTO seed_site (site_id, currency, fx, lang, tz, weight, country, streets, cities, postcodes) VALUES
+    ('UK', 'GBP', 1.00, 'en', 'Europe/London', 25, 'GB', '{High Street,Station Road,Church Lane,Mill Road}',
+     '{London,Leeds,Bristol,Glasgow}', '{EC1A 1BB,LS1 4AP,BS1 5TR,G1 1XQ}'),
+    ('FR', 'EUR', 1.17, 'fr', 'Europe/Paris', 15, 'FR', '{rue de la République,avenue Jean Jaurès,rue Victor Hugo,boulevard Pasteur}',
+     '{Paris,Lyon,Marseille,Toulouse}', '{75011,69002,13001,31000}'),
+    ('DE', 'EUR', 1.17, 'de', 'Europe/Berlin', 15, 'DE', '{Hauptstraße,Bahnhofstraße,Schillerstraße,Gartenweg}',
+     '{Berlin,Hamburg,München,Köln}', '{10115,20095,80331,50667}'),
+    ('PT', 'EUR', 1.17, 'pt', 'Europe/Lisbon', 8, 'PT', '{Rua Augusta,Avenida da República,Rua de Santa Catarina,Rua do Carmo}',
+     '{Lisboa,Porto,Braga,Coimbra}', '{1100-048,4000-447,4700-001,3000-098}'),
+    ('ES', 'EUR', 1.17, 'es', 'Europe/Madrid', 12, 'ES', '{Calle Mayor,Gran Vía,Calle de Serrano,Paseo de Gracia}',
+     '{Madrid,Barcelona,Valencia,Sevilla}', '{28013,08007,46002,41001}'),
+    ('NL', 'EUR', 1.17, 'nl', 'Europe/Amsterdam', 10, 'NL', '{Kerkstraat,Dorpsstraat,Stationsweg,Molenweg}',
+     '{Amsterdam,Rotterdam,Utrecht,Eindhoven}', '{1017 GB,3011 AD,3511 LX,5611 AB}'),
+    ('US', 'USD', 1.27, 'en-US', 'America/New_York', 15, 'US', '{Main Street,Oak Avenue,Maple Drive,Park Place}',
+     '{"New York, NY","Boston, MA","Chicago, IL","Austin, TX"}', '{10001,02108,60601,73301}');
 -- Cumulative weight ranges [lo, hi) out of 100 pick a site per customer.
 UPDATE seed_site s SET lo = w.lo, hi = w.hi
 FROM (SELECT site_id, sum(weight) OVER (ORDER BY site_id) - weight AS lo, sum(weight) OVER (ORDER BY site_id) AS hi FROM seed_site) w
@@ -109,10 +120,16 @@ WHERE b.customer_id IS NULL;
 -- Customers.
 CREATE TEMP TABLE seed_customer (idx int PRIMARY KEY, id uuid, site_id text, po_required boolean) ON COMMIT DROP;
 WITH g AS (
-    SELECT i, floor(random() * 100)::int AS pick, random() AS r1, random() AS r2, random() AS r3, random() AS r4
+    -- Street and city come from i, not random(), so that adding addresses
+    -- left every other random choice of a seed as it was.
+    SELECT i, floor(random() * 100)::int AS pick, random() AS r1, random() AS r2, random() AS r3, random() AS r4,
+           1 + i % 4 AS street, 1 + (i / 4) % 4 AS city
     FROM generate_series(1, current_setting('messina.seed_customers')::int) AS i
 ), c AS (
     SELECT g.i, s.site_id, s.currency, s.lang, s.tz,
+           CASE WHEN s.country IN ('FR', 'GB', 'US') THEN (1 + g.i % 180) || ' ' || s.streets[g.street]
+                ELSE s.streets[g.street] || ' ' || (1 + g.i % 180) END AS street,
+           s.cities[g.city] AS city, s.postcodes[g.city] AS postcode, s.country,
            (ARRAY['Acme', 'Northwind', 'Globex', 'Initech', 'Umbrella', 'Stark', 'Wayne', 'Tyrell', 'Cyberdyne', 'Soylent',
                   'Hooli', 'Vandelay', 'Wonka', 'Gringotts', 'Oceanic', 'Monarch', 'Aperture', 'Black Mesa', 'Massive Dynamic', 'Pied Piper'])[1 + floor(g.r1 * 20)::int]
            || ' ' ||
@@ -124,10 +141,11 @@ WITH g AS (
            g.r4 > 0.25 AS has_vat
     FROM g JOIN seed_site s ON g.pick >= s.lo AND g.pick < s.hi
 ), ins AS (
-    INSERT INTO core.customer (id, site_id, name, vat_id, currency, language, timezone, payment_terms_days, po_required)
+    INSERT INTO core.customer (id, site_id, name, vat_id, currency, language, timezone, payment_terms_days, po_required,
+                               address_street, address_city, address_postcode, address_country)
     SELECT md5('customer' || c.i)::uuid, c.site_id, c.name,
            CASE WHEN c.has_vat THEN CASE c.site_id WHEN 'UK' THEN 'GB' WHEN 'US' THEN 'US' ELSE c.site_id END || lpad((100000000 + c.i)::text, 9, '0') END,
-           c.currency, c.lang, c.tz, c.terms, c.po_required
+           c.currency, c.lang, c.tz, c.terms, c.po_required, c.street, c.city, c.postcode, c.country
     FROM c
     RETURNING id, site_id, po_required
 )

@@ -39,6 +39,15 @@ func TestSeedFillsAnEmptyDatabaseOnce(t *testing.T) {
 		t.Fatalf("%d orders reached their status without a recorded transition", unrecorded)
 	}
 
+	// Invoices of the demo data can be rendered: every seller and buyer has
+	// the postal address EN 16931 requires.
+	var withoutAddress int
+	must(t, db.Owner.QueryRow(ctx, `SELECT (SELECT count(*) FROM core.legal_entity WHERE address_country IS NULL)
+		+ (SELECT count(*) FROM core.customer WHERE address_country IS NULL)`).Scan(&withoutAddress))
+	if withoutAddress != 0 {
+		t.Fatalf("%d legal entities and customers without an address", withoutAddress)
+	}
+
 	// The seeded data is usable through the service.
 	svc := orders.New(app, nil)
 	sctx := auth.WithPrincipal(ctx, principal("PT"))

@@ -112,6 +112,17 @@ type SiteRules struct {
 	CreatedBy               string    // ignored on input
 }
 
+// Address is a postal address as invoices show it (EN 16931 BG-5 and
+// BG-8). It is whole or absent: every field is required when one is given.
+type Address struct {
+	Street   string
+	City     string
+	Postcode string
+	// Country is an ISO 3166-1 alpha-2 code, e.g. "GB"; the database
+	// refuses a code that is not assigned.
+	Country string
+}
+
 // LegalEntity is the company of a site that contracts and invoices.
 type LegalEntity struct {
 	ID            uuid.UUID
@@ -119,8 +130,10 @@ type LegalEntity struct {
 	Name          string
 	VATID         string
 	InvoicePrefix string
-	CreatedAt     time.Time
-	Version       int32
+	// Address is nil for entities made before addresses were recorded.
+	Address   *Address
+	CreatedAt time.Time
+	Version   int32
 }
 
 // LegalEntityInput creates a legal entity.
@@ -129,6 +142,7 @@ type LegalEntityInput struct {
 	Name          string
 	VATID         string
 	InvoicePrefix string
+	Address       *Address // optional
 }
 
 // Customer is a buyer of one site with its billing profile.
@@ -142,9 +156,11 @@ type Customer struct {
 	Timezone         string
 	PaymentTermsDays int
 	PORequired       bool
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
-	Version          int32
+	// Address is nil when none was recorded.
+	Address   *Address
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	Version   int32
 }
 
 // CustomerInput creates or replaces a customer's fields. On update SiteID
@@ -158,6 +174,8 @@ type CustomerInput struct {
 	Timezone         string
 	PaymentTermsDays int
 	PORequired       bool
+	// Address is the whole address, or nil for none (on update: remove it).
+	Address *Address
 }
 
 // CustomerFilter selects customers for ListCustomers.

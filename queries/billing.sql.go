@@ -99,6 +99,41 @@ func (q *Queries) CreditNoteLineList(ctx context.Context, creditNoteID uuid.UUID
 	return items, nil
 }
 
+const creditNoteLineListByNotes = `-- name: CreditNoteLineListByNotes :many
+SELECT id, credit_note_id, site_id, invoice_line_id, description, period_start, period_end, net, tax FROM billing.credit_note_line WHERE credit_note_id = ANY ($1::uuid[])
+ORDER BY credit_note_id, period_start, invoice_line_id
+`
+
+func (q *Queries) CreditNoteLineListByNotes(ctx context.Context, creditNoteIds []uuid.UUID) ([]BillingCreditNoteLine, error) {
+	rows, err := q.db.Query(ctx, creditNoteLineListByNotes, creditNoteIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []BillingCreditNoteLine
+	for rows.Next() {
+		var i BillingCreditNoteLine
+		if err := rows.Scan(
+			&i.ID,
+			&i.CreditNoteID,
+			&i.SiteID,
+			&i.InvoiceLineID,
+			&i.Description,
+			&i.PeriodStart,
+			&i.PeriodEnd,
+			&i.Net,
+			&i.Tax,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const creditNoteListByContract = `-- name: CreditNoteListByContract :many
 SELECT DISTINCT cn.id, cn.invoice_id, cn.site_id, cn.legal_entity_id, cn.customer_id, cn.currency, cn.number, cn.seq, cn.issue_date, cn.reason, cn.net, cn.tax, cn.total, cn.content_hash, cn.prev_hash, cn.chain_hash, cn.created_at, cn.created_by FROM billing.credit_note cn
 JOIN billing.credit_note_line cl ON cl.credit_note_id = cn.id
@@ -152,6 +187,60 @@ SELECT id, invoice_id, site_id, legal_entity_id, customer_id, currency, number, 
 
 func (q *Queries) CreditNoteListByInvoice(ctx context.Context, invoiceID uuid.UUID) ([]BillingCreditNote, error) {
 	rows, err := q.db.Query(ctx, creditNoteListByInvoice, invoiceID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []BillingCreditNote
+	for rows.Next() {
+		var i BillingCreditNote
+		if err := rows.Scan(
+			&i.ID,
+			&i.InvoiceID,
+			&i.SiteID,
+			&i.LegalEntityID,
+			&i.CustomerID,
+			&i.Currency,
+			&i.Number,
+			&i.Seq,
+			&i.IssueDate,
+			&i.Reason,
+			&i.Net,
+			&i.Tax,
+			&i.Total,
+			&i.ContentHash,
+			&i.PrevHash,
+			&i.ChainHash,
+			&i.CreatedAt,
+			&i.CreatedBy,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const creditNotePageByInvoice = `-- name: CreditNotePageByInvoice :many
+SELECT id, invoice_id, site_id, legal_entity_id, customer_id, currency, number, seq, issue_date, reason, net, tax, total, content_hash, prev_hash, chain_hash, created_at, created_by FROM billing.credit_note
+WHERE invoice_id = $1 AND seq > $2
+ORDER BY seq
+LIMIT $3
+`
+
+type CreditNotePageByInvoiceParams struct {
+	InvoiceID uuid.UUID
+	AfterSeq  int64
+	MaxRows   int32
+}
+
+// An invoice's credit notes in number order, after a seq (0: from the
+// first). One invoice, one legal entity: seq is unique among them.
+func (q *Queries) CreditNotePageByInvoice(ctx context.Context, arg CreditNotePageByInvoiceParams) ([]BillingCreditNote, error) {
+	rows, err := q.db.Query(ctx, creditNotePageByInvoice, arg.InvoiceID, arg.AfterSeq, arg.MaxRows)
 	if err != nil {
 		return nil, err
 	}
@@ -309,12 +398,200 @@ func (q *Queries) InvoiceLineListByContract(ctx context.Context, contractID uuid
 	return items, nil
 }
 
+const invoiceLineListByInvoices = `-- name: InvoiceLineListByInvoices :many
+SELECT id, invoice_id, site_id, contract_id, contract_line_id, charge_id, description, period_start, period_end, quantity, unit_price, discount_pct, months, net, tax_rate, tax, cost FROM billing.invoice_line WHERE invoice_id = ANY ($1::uuid[])
+ORDER BY invoice_id, contract_id, period_start, id
+`
+
+// The lines of a page of invoices, in one query.
+func (q *Queries) InvoiceLineListByInvoices(ctx context.Context, invoiceIds []uuid.UUID) ([]BillingInvoiceLine, error) {
+	rows, err := q.db.Query(ctx, invoiceLineListByInvoices, invoiceIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []BillingInvoiceLine
+	for rows.Next() {
+		var i BillingInvoiceLine
+		if err := rows.Scan(
+			&i.ID,
+			&i.InvoiceID,
+			&i.SiteID,
+			&i.ContractID,
+			&i.ContractLineID,
+			&i.ChargeID,
+			&i.Description,
+			&i.PeriodStart,
+			&i.PeriodEnd,
+			&i.Quantity,
+			&i.UnitPrice,
+			&i.DiscountPct,
+			&i.Months,
+			&i.Net,
+			&i.TaxRate,
+			&i.Tax,
+			&i.Cost,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const invoiceList = `-- name: InvoiceList :many
+SELECT id, run_id, site_id, legal_entity_id, customer_id, currency, status, number, seq, issue_date, due_date, reverse_charge, customer_vat_id, net, tax, total, cost, content_hash, prev_hash, chain_hash, posted_at, voided_at FROM billing.invoice i
+WHERE ($1::text IS NULL OR i.site_id = $1::text)
+  AND ($2::uuid IS NULL OR i.customer_id = $2::uuid)
+  AND ($3::billing.invoice_status IS NULL OR i.status = $3::billing.invoice_status)
+  AND ($4::date IS NULL OR i.issue_date >= $4::date)
+  AND ($5::date IS NULL OR i.issue_date <= $5::date)
+  AND ($6::date IS NULL
+       OR (i.issue_date, i.id) < ($6::date, $7::uuid))
+ORDER BY i.issue_date DESC, i.id DESC
+LIMIT $8
+`
+
+type InvoiceListParams struct {
+	SiteID         *string
+	CustomerID     *uuid.UUID
+	Status         *BillingInvoiceStatus
+	DateFrom       *time.Time
+	DateTo         *time.Time
+	AfterIssueDate *time.Time
+	AfterID        *uuid.UUID
+	MaxRows        int32
+}
+
+// Keyset pagination on (issue_date, id) descending: newest first, stable.
+func (q *Queries) InvoiceList(ctx context.Context, arg InvoiceListParams) ([]BillingInvoice, error) {
+	rows, err := q.db.Query(ctx, invoiceList,
+		arg.SiteID,
+		arg.CustomerID,
+		arg.Status,
+		arg.DateFrom,
+		arg.DateTo,
+		arg.AfterIssueDate,
+		arg.AfterID,
+		arg.MaxRows,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []BillingInvoice
+	for rows.Next() {
+		var i BillingInvoice
+		if err := rows.Scan(
+			&i.ID,
+			&i.RunID,
+			&i.SiteID,
+			&i.LegalEntityID,
+			&i.CustomerID,
+			&i.Currency,
+			&i.Status,
+			&i.Number,
+			&i.Seq,
+			&i.IssueDate,
+			&i.DueDate,
+			&i.ReverseCharge,
+			&i.CustomerVatID,
+			&i.Net,
+			&i.Tax,
+			&i.Total,
+			&i.Cost,
+			&i.ContentHash,
+			&i.PrevHash,
+			&i.ChainHash,
+			&i.PostedAt,
+			&i.VoidedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const invoiceListByRun = `-- name: InvoiceListByRun :many
 SELECT id, run_id, site_id, legal_entity_id, customer_id, currency, status, number, seq, issue_date, due_date, reverse_charge, customer_vat_id, net, tax, total, cost, content_hash, prev_hash, chain_hash, posted_at, voided_at FROM billing.invoice WHERE run_id = $1 ORDER BY seq NULLS LAST, customer_id, legal_entity_id, currency
 `
 
 func (q *Queries) InvoiceListByRun(ctx context.Context, runID uuid.UUID) ([]BillingInvoice, error) {
 	rows, err := q.db.Query(ctx, invoiceListByRun, runID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []BillingInvoice
+	for rows.Next() {
+		var i BillingInvoice
+		if err := rows.Scan(
+			&i.ID,
+			&i.RunID,
+			&i.SiteID,
+			&i.LegalEntityID,
+			&i.CustomerID,
+			&i.Currency,
+			&i.Status,
+			&i.Number,
+			&i.Seq,
+			&i.IssueDate,
+			&i.DueDate,
+			&i.ReverseCharge,
+			&i.CustomerVatID,
+			&i.Net,
+			&i.Tax,
+			&i.Total,
+			&i.Cost,
+			&i.ContentHash,
+			&i.PrevHash,
+			&i.ChainHash,
+			&i.PostedAt,
+			&i.VoidedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const invoicePageByRun = `-- name: InvoicePageByRun :many
+SELECT id, run_id, site_id, legal_entity_id, customer_id, currency, status, number, seq, issue_date, due_date, reverse_charge, customer_vat_id, net, tax, total, cost, content_hash, prev_hash, chain_hash, posted_at, voided_at FROM billing.invoice i
+WHERE i.run_id = $1
+  AND ($2::bigint IS NULL
+       OR (coalesce(i.seq, 0), i.id) > ($2::bigint, $3::uuid))
+ORDER BY coalesce(i.seq, 0), i.id
+LIMIT $4
+`
+
+type InvoicePageByRunParams struct {
+	RunID    uuid.UUID
+	AfterSeq *int64
+	AfterID  *uuid.UUID
+	MaxRows  int32
+}
+
+// A page of a run's invoices: numbered ones in number order (per legal
+// entity; drafts have none and count as 0), then by id, after the key
+// (after_seq, after_id).
+func (q *Queries) InvoicePageByRun(ctx context.Context, arg InvoicePageByRunParams) ([]BillingInvoice, error) {
+	rows, err := q.db.Query(ctx, invoicePageByRun,
+		arg.RunID,
+		arg.AfterSeq,
+		arg.AfterID,
+		arg.MaxRows,
+	)
 	if err != nil {
 		return nil, err
 	}
@@ -419,6 +696,65 @@ func (q *Queries) RunGet(ctx context.Context, id uuid.UUID) (BillingInvoiceRun, 
 		&i.DiscardedAt,
 	)
 	return i, err
+}
+
+const runList = `-- name: RunList :many
+SELECT id, site_id, run_date, status, invoice_count, line_count, created_at, created_by, prepared_at, approved_at, approved_by, posted_at, discarded_at FROM billing.invoice_run r
+WHERE ($1::text IS NULL OR r.site_id = $1::text)
+  AND ($2::billing.run_status IS NULL OR r.status = $2::billing.run_status)
+  AND ($3::timestamptz IS NULL
+       OR (r.created_at, r.id) < ($3::timestamptz, $4::uuid))
+ORDER BY r.created_at DESC, r.id DESC
+LIMIT $5
+`
+
+type RunListParams struct {
+	SiteID         *string
+	Status         *BillingRunStatus
+	AfterCreatedAt *time.Time
+	AfterID        *uuid.UUID
+	MaxRows        int32
+}
+
+// Keyset pagination on (created_at, id) descending: newest first, stable.
+func (q *Queries) RunList(ctx context.Context, arg RunListParams) ([]BillingInvoiceRun, error) {
+	rows, err := q.db.Query(ctx, runList,
+		arg.SiteID,
+		arg.Status,
+		arg.AfterCreatedAt,
+		arg.AfterID,
+		arg.MaxRows,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []BillingInvoiceRun
+	for rows.Next() {
+		var i BillingInvoiceRun
+		if err := rows.Scan(
+			&i.ID,
+			&i.SiteID,
+			&i.RunDate,
+			&i.Status,
+			&i.InvoiceCount,
+			&i.LineCount,
+			&i.CreatedAt,
+			&i.CreatedBy,
+			&i.PreparedAt,
+			&i.ApprovedAt,
+			&i.ApprovedBy,
+			&i.PostedAt,
+			&i.DiscardedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const runPlan = `-- name: RunPlan :one

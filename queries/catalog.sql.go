@@ -14,9 +14,11 @@ import (
 )
 
 const customerCreate = `-- name: CustomerCreate :one
-INSERT INTO core.customer (site_id, name, vat_id, currency, language, timezone, payment_terms_days, po_required)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-RETURNING id, site_id, name, vat_id, currency, language, timezone, payment_terms_days, po_required, created_at, updated_at, version
+INSERT INTO core.customer (site_id, name, vat_id, currency, language, timezone, payment_terms_days, po_required,
+                           address_street, address_city, address_postcode, address_country)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
+        $9, $10, $11, $12)
+RETURNING id, site_id, name, vat_id, currency, language, timezone, payment_terms_days, po_required, created_at, updated_at, version, address_street, address_city, address_postcode, address_country
 `
 
 type CustomerCreateParams struct {
@@ -28,6 +30,10 @@ type CustomerCreateParams struct {
 	Timezone         string
 	PaymentTermsDays int32
 	PoRequired       bool
+	AddressStreet    *string
+	AddressCity      *string
+	AddressPostcode  *string
+	AddressCountry   *string
 }
 
 func (q *Queries) CustomerCreate(ctx context.Context, arg CustomerCreateParams) (CoreCustomer, error) {
@@ -40,6 +46,10 @@ func (q *Queries) CustomerCreate(ctx context.Context, arg CustomerCreateParams) 
 		arg.Timezone,
 		arg.PaymentTermsDays,
 		arg.PoRequired,
+		arg.AddressStreet,
+		arg.AddressCity,
+		arg.AddressPostcode,
+		arg.AddressCountry,
 	)
 	var i CoreCustomer
 	err := row.Scan(
@@ -55,12 +65,16 @@ func (q *Queries) CustomerCreate(ctx context.Context, arg CustomerCreateParams) 
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.Version,
+		&i.AddressStreet,
+		&i.AddressCity,
+		&i.AddressPostcode,
+		&i.AddressCountry,
 	)
 	return i, err
 }
 
 const customerGet = `-- name: CustomerGet :one
-SELECT id, site_id, name, vat_id, currency, language, timezone, payment_terms_days, po_required, created_at, updated_at, version FROM core.customer WHERE id = $1
+SELECT id, site_id, name, vat_id, currency, language, timezone, payment_terms_days, po_required, created_at, updated_at, version, address_street, address_city, address_postcode, address_country FROM core.customer WHERE id = $1
 `
 
 func (q *Queries) CustomerGet(ctx context.Context, id uuid.UUID) (CoreCustomer, error) {
@@ -79,12 +93,16 @@ func (q *Queries) CustomerGet(ctx context.Context, id uuid.UUID) (CoreCustomer, 
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.Version,
+		&i.AddressStreet,
+		&i.AddressCity,
+		&i.AddressPostcode,
+		&i.AddressCountry,
 	)
 	return i, err
 }
 
 const customerList = `-- name: CustomerList :many
-SELECT id, site_id, name, vat_id, currency, language, timezone, payment_terms_days, po_required, created_at, updated_at, version FROM core.customer
+SELECT id, site_id, name, vat_id, currency, language, timezone, payment_terms_days, po_required, created_at, updated_at, version, address_street, address_city, address_postcode, address_country FROM core.customer
 WHERE ($1::text IS NULL OR site_id = $1::text)
   AND ($2::text IS NULL OR name ILIKE '%' || $2::text || '%')
   AND ($3::text IS NULL
@@ -130,6 +148,10 @@ func (q *Queries) CustomerList(ctx context.Context, arg CustomerListParams) ([]C
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.Version,
+			&i.AddressStreet,
+			&i.AddressCity,
+			&i.AddressPostcode,
+			&i.AddressCountry,
 		); err != nil {
 			return nil, err
 		}
@@ -145,9 +167,11 @@ const customerUpdate = `-- name: CustomerUpdate :one
 UPDATE core.customer SET
     name = $1, vat_id = $2, currency = $3, language = $4,
     timezone = $5, payment_terms_days = $6, po_required = $7,
+    address_street = $8, address_city = $9,
+    address_postcode = $10, address_country = $11,
     updated_at = now(), version = version + 1
-WHERE id = $8 AND version = $9
-RETURNING id, site_id, name, vat_id, currency, language, timezone, payment_terms_days, po_required, created_at, updated_at, version
+WHERE id = $12 AND version = $13
+RETURNING id, site_id, name, vat_id, currency, language, timezone, payment_terms_days, po_required, created_at, updated_at, version, address_street, address_city, address_postcode, address_country
 `
 
 type CustomerUpdateParams struct {
@@ -158,6 +182,10 @@ type CustomerUpdateParams struct {
 	Timezone         string
 	PaymentTermsDays int32
 	PoRequired       bool
+	AddressStreet    *string
+	AddressCity      *string
+	AddressPostcode  *string
+	AddressCountry   *string
 	ID               uuid.UUID
 	ExpectedVersion  int32
 }
@@ -171,6 +199,10 @@ func (q *Queries) CustomerUpdate(ctx context.Context, arg CustomerUpdateParams) 
 		arg.Timezone,
 		arg.PaymentTermsDays,
 		arg.PoRequired,
+		arg.AddressStreet,
+		arg.AddressCity,
+		arg.AddressPostcode,
+		arg.AddressCountry,
 		arg.ID,
 		arg.ExpectedVersion,
 	)
@@ -188,21 +220,31 @@ func (q *Queries) CustomerUpdate(ctx context.Context, arg CustomerUpdateParams) 
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.Version,
+		&i.AddressStreet,
+		&i.AddressCity,
+		&i.AddressPostcode,
+		&i.AddressCountry,
 	)
 	return i, err
 }
 
 const legalEntityCreate = `-- name: LegalEntityCreate :one
-INSERT INTO core.legal_entity (site_id, name, vat_id, invoice_prefix)
-VALUES ($1, $2, $3, $4)
-RETURNING id, site_id, name, vat_id, invoice_prefix, created_at, version
+INSERT INTO core.legal_entity (site_id, name, vat_id, invoice_prefix,
+                               address_street, address_city, address_postcode, address_country)
+VALUES ($1, $2, $3, $4,
+        $5, $6, $7, $8)
+RETURNING id, site_id, name, vat_id, invoice_prefix, created_at, version, address_street, address_city, address_postcode, address_country
 `
 
 type LegalEntityCreateParams struct {
-	SiteID        string
-	Name          string
-	VatID         string
-	InvoicePrefix string
+	SiteID          string
+	Name            string
+	VatID           string
+	InvoicePrefix   string
+	AddressStreet   *string
+	AddressCity     *string
+	AddressPostcode *string
+	AddressCountry  *string
 }
 
 func (q *Queries) LegalEntityCreate(ctx context.Context, arg LegalEntityCreateParams) (CoreLegalEntity, error) {
@@ -211,6 +253,10 @@ func (q *Queries) LegalEntityCreate(ctx context.Context, arg LegalEntityCreatePa
 		arg.Name,
 		arg.VatID,
 		arg.InvoicePrefix,
+		arg.AddressStreet,
+		arg.AddressCity,
+		arg.AddressPostcode,
+		arg.AddressCountry,
 	)
 	var i CoreLegalEntity
 	err := row.Scan(
@@ -221,12 +267,16 @@ func (q *Queries) LegalEntityCreate(ctx context.Context, arg LegalEntityCreatePa
 		&i.InvoicePrefix,
 		&i.CreatedAt,
 		&i.Version,
+		&i.AddressStreet,
+		&i.AddressCity,
+		&i.AddressPostcode,
+		&i.AddressCountry,
 	)
 	return i, err
 }
 
 const legalEntityGet = `-- name: LegalEntityGet :one
-SELECT id, site_id, name, vat_id, invoice_prefix, created_at, version FROM core.legal_entity WHERE id = $1
+SELECT id, site_id, name, vat_id, invoice_prefix, created_at, version, address_street, address_city, address_postcode, address_country FROM core.legal_entity WHERE id = $1
 `
 
 func (q *Queries) LegalEntityGet(ctx context.Context, id uuid.UUID) (CoreLegalEntity, error) {
@@ -240,12 +290,16 @@ func (q *Queries) LegalEntityGet(ctx context.Context, id uuid.UUID) (CoreLegalEn
 		&i.InvoicePrefix,
 		&i.CreatedAt,
 		&i.Version,
+		&i.AddressStreet,
+		&i.AddressCity,
+		&i.AddressPostcode,
+		&i.AddressCountry,
 	)
 	return i, err
 }
 
 const legalEntityList = `-- name: LegalEntityList :many
-SELECT id, site_id, name, vat_id, invoice_prefix, created_at, version FROM core.legal_entity
+SELECT id, site_id, name, vat_id, invoice_prefix, created_at, version, address_street, address_city, address_postcode, address_country FROM core.legal_entity
 WHERE ($1::text IS NULL OR site_id = $1::text)
 ORDER BY site_id, name, id
 `
@@ -267,6 +321,10 @@ func (q *Queries) LegalEntityList(ctx context.Context, siteID *string) ([]CoreLe
 			&i.InvoicePrefix,
 			&i.CreatedAt,
 			&i.Version,
+			&i.AddressStreet,
+			&i.AddressCity,
+			&i.AddressPostcode,
+			&i.AddressCountry,
 		); err != nil {
 			return nil, err
 		}
@@ -276,6 +334,52 @@ func (q *Queries) LegalEntityList(ctx context.Context, siteID *string) ([]CoreLe
 		return nil, err
 	}
 	return items, nil
+}
+
+const legalEntitySetAddress = `-- name: LegalEntitySetAddress :one
+UPDATE core.legal_entity SET
+    address_street = $1, address_city = $2,
+    address_postcode = $3, address_country = $4,
+    version = version + 1
+WHERE id = $5 AND version = $6
+RETURNING id, site_id, name, vat_id, invoice_prefix, created_at, version, address_street, address_city, address_postcode, address_country
+`
+
+type LegalEntitySetAddressParams struct {
+	AddressStreet   *string
+	AddressCity     *string
+	AddressPostcode *string
+	AddressCountry  *string
+	ID              uuid.UUID
+	ExpectedVersion int32
+}
+
+// The address is the only thing of a legal entity that changes: its name,
+// VAT id and prefix are what its posted invoices were issued under.
+func (q *Queries) LegalEntitySetAddress(ctx context.Context, arg LegalEntitySetAddressParams) (CoreLegalEntity, error) {
+	row := q.db.QueryRow(ctx, legalEntitySetAddress,
+		arg.AddressStreet,
+		arg.AddressCity,
+		arg.AddressPostcode,
+		arg.AddressCountry,
+		arg.ID,
+		arg.ExpectedVersion,
+	)
+	var i CoreLegalEntity
+	err := row.Scan(
+		&i.ID,
+		&i.SiteID,
+		&i.Name,
+		&i.VatID,
+		&i.InvoicePrefix,
+		&i.CreatedAt,
+		&i.Version,
+		&i.AddressStreet,
+		&i.AddressCity,
+		&i.AddressPostcode,
+		&i.AddressCountry,
+	)
+	return i, err
 }
 
 const priceBookCreate = `-- name: PriceBookCreate :one

@@ -13,12 +13,80 @@ import (
 	"github.com/shopspring/decimal"
 )
 
+const amendmentGet = `-- name: AmendmentGet :one
+SELECT contract_id, version, site_id, kind, effective_date, snapshot, created_at, created_by FROM contracts.amendment WHERE contract_id = $1 AND version = $2
+`
+
+type AmendmentGetParams struct {
+	ContractID uuid.UUID
+	Version    int32
+}
+
+func (q *Queries) AmendmentGet(ctx context.Context, arg AmendmentGetParams) (ContractsAmendment, error) {
+	row := q.db.QueryRow(ctx, amendmentGet, arg.ContractID, arg.Version)
+	var i ContractsAmendment
+	err := row.Scan(
+		&i.ContractID,
+		&i.Version,
+		&i.SiteID,
+		&i.Kind,
+		&i.EffectiveDate,
+		&i.Snapshot,
+		&i.CreatedAt,
+		&i.CreatedBy,
+	)
+	return i, err
+}
+
 const amendmentList = `-- name: AmendmentList :many
 SELECT contract_id, version, site_id, kind, effective_date, snapshot, created_at, created_by FROM contracts.amendment WHERE contract_id = $1 ORDER BY version
 `
 
 func (q *Queries) AmendmentList(ctx context.Context, contractID uuid.UUID) ([]ContractsAmendment, error) {
 	rows, err := q.db.Query(ctx, amendmentList, contractID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ContractsAmendment
+	for rows.Next() {
+		var i ContractsAmendment
+		if err := rows.Scan(
+			&i.ContractID,
+			&i.Version,
+			&i.SiteID,
+			&i.Kind,
+			&i.EffectiveDate,
+			&i.Snapshot,
+			&i.CreatedAt,
+			&i.CreatedBy,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const amendmentPage = `-- name: AmendmentPage :many
+SELECT contract_id, version, site_id, kind, effective_date, snapshot, created_at, created_by FROM contracts.amendment
+WHERE contract_id = $1 AND version > $2
+ORDER BY version
+LIMIT $3
+`
+
+type AmendmentPageParams struct {
+	ContractID   uuid.UUID
+	AfterVersion int32
+	MaxRows      int32
+}
+
+// Oldest first, after a version (0: from the first).
+func (q *Queries) AmendmentPage(ctx context.Context, arg AmendmentPageParams) ([]ContractsAmendment, error) {
+	rows, err := q.db.Query(ctx, amendmentPage, arg.ContractID, arg.AfterVersion, arg.MaxRows)
 	if err != nil {
 		return nil, err
 	}
@@ -79,6 +147,23 @@ func (q *Queries) ChargeList(ctx context.Context, contractID uuid.UUID) ([]Contr
 	return items, nil
 }
 
+const contractAmendLines = `-- name: ContractAmendLines :one
+SELECT contracts.amend_lines($1::uuid, $2::date, $3::jsonb)::integer AS version
+`
+
+type ContractAmendLinesParams struct {
+	ContractID    uuid.UUID
+	EffectiveDate time.Time
+	Lines         []byte
+}
+
+func (q *Queries) ContractAmendLines(ctx context.Context, arg ContractAmendLinesParams) (int32, error) {
+	row := q.db.QueryRow(ctx, contractAmendLines, arg.ContractID, arg.EffectiveDate, arg.Lines)
+	var version int32
+	err := row.Scan(&version)
+	return version, err
+}
+
 const contractAmendTerms = `-- name: ContractAmendTerms :one
 SELECT contracts.amend_terms(
     $1::uuid, $2::date, $3::boolean,
@@ -136,6 +221,22 @@ func (q *Queries) ContractCancel(ctx context.Context, arg ContractCancelParams) 
 		arg.ReceivedOn,
 		arg.EndDate,
 	)
+	var notice_id uuid.UUID
+	err := row.Scan(&notice_id)
+	return notice_id, err
+}
+
+const contractCancelBySitePolicy = `-- name: ContractCancelBySitePolicy :one
+SELECT contracts.cancel_by_site_policy($1::uuid, $2::date)::uuid AS notice_id
+`
+
+type ContractCancelBySitePolicyParams struct {
+	ContractID uuid.UUID
+	ReceivedOn time.Time
+}
+
+func (q *Queries) ContractCancelBySitePolicy(ctx context.Context, arg ContractCancelBySitePolicyParams) (uuid.UUID, error) {
+	row := q.db.QueryRow(ctx, contractCancelBySitePolicy, arg.ContractID, arg.ReceivedOn)
 	var notice_id uuid.UUID
 	err := row.Scan(&notice_id)
 	return notice_id, err
@@ -253,6 +354,122 @@ func (q *Queries) ContractLineList(ctx context.Context, contractID uuid.UUID) ([
 			&i.EndDate,
 			&i.BilledThrough,
 			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const contractLineListByContracts = `-- name: ContractLineListByContracts :many
+SELECT id, contract_id, site_id, line_no, order_line_id, product_id, description, quantity, unit_price, unit_cost, discount_pct, billing_frequency, billing_timing, start_date, end_date, billed_through, created_at FROM contracts.contract_line WHERE contract_id = ANY ($1::uuid[]) ORDER BY contract_id, line_no
+`
+
+func (q *Queries) ContractLineListByContracts(ctx context.Context, contractIds []uuid.UUID) ([]ContractsContractLine, error) {
+	rows, err := q.db.Query(ctx, contractLineListByContracts, contractIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ContractsContractLine
+	for rows.Next() {
+		var i ContractsContractLine
+		if err := rows.Scan(
+			&i.ID,
+			&i.ContractID,
+			&i.SiteID,
+			&i.LineNo,
+			&i.OrderLineID,
+			&i.ProductID,
+			&i.Description,
+			&i.Quantity,
+			&i.UnitPrice,
+			&i.UnitCost,
+			&i.DiscountPct,
+			&i.BillingFrequency,
+			&i.BillingTiming,
+			&i.StartDate,
+			&i.EndDate,
+			&i.BilledThrough,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const contractList = `-- name: ContractList :many
+SELECT id, number, site_id, customer_id, legal_entity_id, currency, order_id, start_date, initial_term_months, renewal_term_months, term_no, term_start, term_end, auto_renew, notice_days, uplift_pct, minimum_commitment, etf_rule, etf_value, status, end_date, version, created_at, created_by, updated_at FROM contracts.contract c
+WHERE ($1::text IS NULL OR c.site_id = $1::text)
+  AND ($2::contracts.contract_status IS NULL OR c.status = $2::contracts.contract_status)
+  AND ($3::uuid IS NULL OR c.customer_id = $3::uuid)
+  AND ($4::timestamptz IS NULL
+       OR (c.created_at, c.id) < ($4::timestamptz, $5::uuid))
+ORDER BY c.created_at DESC, c.id DESC
+LIMIT $6
+`
+
+type ContractListParams struct {
+	SiteID         *string
+	Status         *ContractsContractStatus
+	CustomerID     *uuid.UUID
+	AfterCreatedAt *time.Time
+	AfterID        *uuid.UUID
+	MaxRows        int32
+}
+
+// Keyset pagination on (created_at, id) descending: newest first, stable.
+func (q *Queries) ContractList(ctx context.Context, arg ContractListParams) ([]ContractsContract, error) {
+	rows, err := q.db.Query(ctx, contractList,
+		arg.SiteID,
+		arg.Status,
+		arg.CustomerID,
+		arg.AfterCreatedAt,
+		arg.AfterID,
+		arg.MaxRows,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ContractsContract
+	for rows.Next() {
+		var i ContractsContract
+		if err := rows.Scan(
+			&i.ID,
+			&i.Number,
+			&i.SiteID,
+			&i.CustomerID,
+			&i.LegalEntityID,
+			&i.Currency,
+			&i.OrderID,
+			&i.StartDate,
+			&i.InitialTermMonths,
+			&i.RenewalTermMonths,
+			&i.TermNo,
+			&i.TermStart,
+			&i.TermEnd,
+			&i.AutoRenew,
+			&i.NoticeDays,
+			&i.UpliftPct,
+			&i.MinimumCommitment,
+			&i.EtfRule,
+			&i.EtfValue,
+			&i.Status,
+			&i.EndDate,
+			&i.Version,
+			&i.CreatedAt,
+			&i.CreatedBy,
+			&i.UpdatedAt,
 		); err != nil {
 			return nil, err
 		}

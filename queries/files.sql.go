@@ -70,6 +70,36 @@ func (q *Queries) AttachmentGet(ctx context.Context, id uuid.UUID) (FilesAttachm
 	return i, err
 }
 
+const attachmentGetByName = `-- name: AttachmentGetByName :one
+SELECT id, owner_type, owner_id, site_id, name, latest_revision, created_by, created_at FROM files.attachment
+WHERE owner_type = $1 AND owner_id = $2 AND name = $3
+ORDER BY id
+LIMIT 1
+`
+
+type AttachmentGetByNameParams struct {
+	OwnerType string
+	OwnerID   uuid.UUID
+	Name      string
+}
+
+// The first attachment of the name (ids are UUIDv7: creation order).
+func (q *Queries) AttachmentGetByName(ctx context.Context, arg AttachmentGetByNameParams) (FilesAttachment, error) {
+	row := q.db.QueryRow(ctx, attachmentGetByName, arg.OwnerType, arg.OwnerID, arg.Name)
+	var i FilesAttachment
+	err := row.Scan(
+		&i.ID,
+		&i.OwnerType,
+		&i.OwnerID,
+		&i.SiteID,
+		&i.Name,
+		&i.LatestRevision,
+		&i.CreatedBy,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
 const attachmentList = `-- name: AttachmentList :many
 SELECT id, owner_type, owner_id, site_id, name, latest_revision, created_by, created_at FROM files.attachment
 WHERE owner_type = $1 AND owner_id = $2
@@ -118,6 +148,24 @@ func (q *Queries) AttachmentList(ctx context.Context, arg AttachmentListParams) 
 		return nil, err
 	}
 	return items, nil
+}
+
+const attachmentLockName = `-- name: AttachmentLockName :exec
+SELECT pg_advisory_xact_lock(hashtextextended(
+    concat_ws(':', 'files.attachment', $1::text, $2::uuid, $3::text), 0))
+`
+
+type AttachmentLockNameParams struct {
+	OwnerType string
+	OwnerID   uuid.UUID
+	Name      string
+}
+
+// Writers of one owner's attachment name take turns until commit, so that
+// "the attachment of that name, or a new one" is decided once.
+func (q *Queries) AttachmentLockName(ctx context.Context, arg AttachmentLockNameParams) error {
+	_, err := q.db.Exec(ctx, attachmentLockName, arg.OwnerType, arg.OwnerID, arg.Name)
+	return err
 }
 
 const blobAddressLock = `-- name: BlobAddressLock :exec

@@ -1158,6 +1158,10 @@ type CoreCustomer struct {
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
 	Version          int32
+	AddressStreet    *string
+	AddressCity      *string
+	AddressPostcode  *string
+	AddressCountry   *string
 }
 
 type CoreIdempotencyKey struct {
@@ -1174,13 +1178,17 @@ type CoreIdempotencyKey struct {
 }
 
 type CoreLegalEntity struct {
-	ID            uuid.UUID
-	SiteID        string
-	Name          string
-	VatID         string
-	InvoicePrefix string
-	CreatedAt     time.Time
-	Version       int32
+	ID              uuid.UUID
+	SiteID          string
+	Name            string
+	VatID           string
+	InvoicePrefix   string
+	CreatedAt       time.Time
+	Version         int32
+	AddressStreet   *string
+	AddressCity     *string
+	AddressPostcode *string
+	AddressCountry  *string
 }
 
 type CorePrice struct {

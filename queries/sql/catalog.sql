@@ -34,8 +34,20 @@ SELECT * FROM core.site_setting WHERE site_id = @site_id ORDER BY effective_from
 SELECT core.site_today(@site_id)::date AS today;
 
 -- name: LegalEntityCreate :one
-INSERT INTO core.legal_entity (site_id, name, vat_id, invoice_prefix)
-VALUES (@site_id, @name, @vat_id, @invoice_prefix)
+INSERT INTO core.legal_entity (site_id, name, vat_id, invoice_prefix,
+                               address_street, address_city, address_postcode, address_country)
+VALUES (@site_id, @name, @vat_id, @invoice_prefix,
+        sqlc.narg('address_street'), sqlc.narg('address_city'), sqlc.narg('address_postcode'), sqlc.narg('address_country'))
+RETURNING *;
+
+-- The address is the only thing of a legal entity that changes: its name,
+-- VAT id and prefix are what its posted invoices were issued under.
+-- name: LegalEntitySetAddress :one
+UPDATE core.legal_entity SET
+    address_street = sqlc.narg('address_street'), address_city = sqlc.narg('address_city'),
+    address_postcode = sqlc.narg('address_postcode'), address_country = sqlc.narg('address_country'),
+    version = version + 1
+WHERE id = @id AND version = @expected_version
 RETURNING *;
 
 -- name: LegalEntityGet :one
@@ -47,8 +59,10 @@ WHERE (sqlc.narg('site_id')::text IS NULL OR site_id = sqlc.narg('site_id')::tex
 ORDER BY site_id, name, id;
 
 -- name: CustomerCreate :one
-INSERT INTO core.customer (site_id, name, vat_id, currency, language, timezone, payment_terms_days, po_required)
-VALUES (@site_id, @name, sqlc.narg('vat_id'), @currency, @language, @timezone, @payment_terms_days, @po_required)
+INSERT INTO core.customer (site_id, name, vat_id, currency, language, timezone, payment_terms_days, po_required,
+                           address_street, address_city, address_postcode, address_country)
+VALUES (@site_id, @name, sqlc.narg('vat_id'), @currency, @language, @timezone, @payment_terms_days, @po_required,
+        sqlc.narg('address_street'), sqlc.narg('address_city'), sqlc.narg('address_postcode'), sqlc.narg('address_country'))
 RETURNING *;
 
 -- name: CustomerGet :one
@@ -58,6 +72,8 @@ SELECT * FROM core.customer WHERE id = @id;
 UPDATE core.customer SET
     name = @name, vat_id = sqlc.narg('vat_id'), currency = @currency, language = @language,
     timezone = @timezone, payment_terms_days = @payment_terms_days, po_required = @po_required,
+    address_street = sqlc.narg('address_street'), address_city = sqlc.narg('address_city'),
+    address_postcode = sqlc.narg('address_postcode'), address_country = sqlc.narg('address_country'),
     updated_at = now(), version = version + 1
 WHERE id = @id AND version = @expected_version
 RETURNING *;

@@ -17,11 +17,28 @@ SELECT contracts.amend_terms(
     sqlc.narg('uplift_pct')::numeric, sqlc.narg('minimum_commitment')::numeric,
     sqlc.narg('etf_rule')::contracts.etf_rule, sqlc.narg('etf_value')::numeric)::integer AS version;
 
+-- name: ContractAmendLines :one
+SELECT contracts.amend_lines(@contract_id::uuid, @effective_date::date, @lines::jsonb)::integer AS version;
+
 -- name: ContractGet :one
 SELECT * FROM contracts.contract WHERE id = @id;
 
 -- name: ContractLineList :many
 SELECT * FROM contracts.contract_line WHERE contract_id = @contract_id ORDER BY line_no;
+
+-- name: ContractLineListByContracts :many
+SELECT * FROM contracts.contract_line WHERE contract_id = ANY (@contract_ids::uuid[]) ORDER BY contract_id, line_no;
+
+-- Keyset pagination on (created_at, id) descending: newest first, stable.
+-- name: ContractList :many
+SELECT * FROM contracts.contract c
+WHERE (sqlc.narg('site_id')::text IS NULL OR c.site_id = sqlc.narg('site_id')::text)
+  AND (sqlc.narg('status')::contracts.contract_status IS NULL OR c.status = sqlc.narg('status')::contracts.contract_status)
+  AND (sqlc.narg('customer_id')::uuid IS NULL OR c.customer_id = sqlc.narg('customer_id')::uuid)
+  AND (sqlc.narg('after_created_at')::timestamptz IS NULL
+       OR (c.created_at, c.id) < (sqlc.narg('after_created_at')::timestamptz, sqlc.narg('after_id')::uuid))
+ORDER BY c.created_at DESC, c.id DESC
+LIMIT @max_rows;
 
 -- name: ContractListByOrder :many
 SELECT DISTINCT c.* FROM contracts.contract c
@@ -33,10 +50,23 @@ ORDER BY c.number;
 -- name: AmendmentList :many
 SELECT * FROM contracts.amendment WHERE contract_id = @contract_id ORDER BY version;
 
+-- Oldest first, after a version (0: from the first).
+-- name: AmendmentPage :many
+SELECT * FROM contracts.amendment
+WHERE contract_id = @contract_id AND version > @after_version
+ORDER BY version
+LIMIT @max_rows;
+
+-- name: AmendmentGet :one
+SELECT * FROM contracts.amendment WHERE contract_id = @contract_id AND version = @version;
+
 -- name: ContractCancel :one
 SELECT contracts.cancel(
     @contract_id::uuid, @policy::contracts.cancel_policy, @received_on::date,
     sqlc.narg('end_date')::date)::uuid AS notice_id;
+
+-- name: ContractCancelBySitePolicy :one
+SELECT contracts.cancel_by_site_policy(@contract_id::uuid, @received_on::date)::uuid AS notice_id;
 
 -- name: NoticeGet :one
 SELECT * FROM contracts.notice WHERE id = @id;

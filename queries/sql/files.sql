@@ -149,6 +149,19 @@ RETURNING *;
 -- name: AttachmentGet :one
 SELECT * FROM files.attachment WHERE id = @id;
 
+-- name: AttachmentLockName :exec
+-- Writers of one owner's attachment name take turns until commit, so that
+-- "the attachment of that name, or a new one" is decided once.
+SELECT pg_advisory_xact_lock(hashtextextended(
+    concat_ws(':', 'files.attachment', sqlc.arg('owner_type')::text, sqlc.arg('owner_id')::uuid, sqlc.arg('name')::text), 0));
+
+-- name: AttachmentGetByName :one
+-- The first attachment of the name (ids are UUIDv7: creation order).
+SELECT * FROM files.attachment
+WHERE owner_type = @owner_type AND owner_id = @owner_id AND name = @name
+ORDER BY id
+LIMIT 1;
+
 -- name: AttachmentList :many
 -- Ids are UUIDv7, so id order is creation order and a stable cursor.
 SELECT * FROM files.attachment

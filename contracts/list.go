@@ -1,0 +1,401 @@
+package contracts
+
+import (
+	"context"
+	"encoding/base64"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/messina-oms/messina/queries"
+)
+
+// List limits: a page holds DefaultLimit items unless asked otherwise, and
+// never more than MaxLimit.
+const (
+	DefaultLimit = 50
+	MaxLimit     = 500
+)
+
+// Page is one page of a list. NextCursor, passed back as a filter's
+// Cursor, gives the next page; it is "" on the last one.
+type Page[T any] struct {
+	Items      []T
+	NextCursor string
+}
+
+// ContractFilter selects contracts for ListContracts; zero fields select
+// everything visible.
+type ContractFilter struct {
+	SiteID     string
+	Status     Status
+	CustomerID *uuid.UUID
+	Limit      int    // 0 = DefaultLimit; at most MaxLimit
+	Cursor     string // NextCursor of the previous page
+}
+
+// RunFilter selects invoice runs for ListRuns.
+type RunFilter struct {
+	SiteID string
+	Status RunStatus
+	Limit  int
+	Cursor string
+}
+
+// InvoiceFilter selects invoices for ListInvoices; From and To bound the
+// issue date, both inclusive.
+type InvoiceFilter struct {
+	SiteID     string
+	CustomerID *uuid.UUID
+	Status     InvoiceStatus
+	From, To   *time.Time
+	Limit      int
+	Cursor     string
+}
+
+func limit(n int) int32 {
+	switch {
+	case n <= 0:
+		return DefaultLimit
+	case n > MaxLimit:
+		return MaxLimit
+	}
+	return int32(n)
+}
+
+// Cursors are opaque to clients: base64url of the keyset values of the
+// last item of a page, separated by a NUL (which no key contains).
+
+func encodeCursor(parts ...string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strings.Join(parts, "\x00")))
+}
+
+func badCursor() error { return validation("cursor", "is not a cursor this list returned") }
+
+func decodeCursor(cursor string, n int) ([]string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err == nil {
+		if parts := strings.Split(string(b), "\x00"); len(parts) == n {
+			return parts, nil
+		}
+	}
+	return nil, badCursor()
+}
+
+// timeIDCursor is the key of lists newest first: a time and an id.
+func timeIDCursor(t time.Time, id uuid.UUID) string {
+	return encodeCursor(t.UTC().Format(time.RFC3339Nano), id.String())
+}
+
+func decodeTimeIDCursor(cursor string) (*time.Time, *uuid.UUID, error) {
+	if cursor == "" {
+		return nil, nil, nil
+	}
+	parts, err := decodeCursor(cursor, 2)
+	if err != nil {
+		return nil, nil, err
+	}
+	t, terr := time.Parse(time.RFC3339Nano, parts[0])
+	id, ierr := uuid.Parse(parts[1])
+	if terr != nil || ierr != nil {
+		return nil, nil, badCursor()
+	}
+	return &t, &id, nil
+}
+
+// decodeIntCursor reads a cursor of one integer key (a version, a seq);
+// "" is 0, before the first.
+func decodeIntCursor(cursor string) (int64, error) {
+	if cursor == "" {
+		return 0, nil
+	}
+	parts, err := decodeCursor(cursor, 1)
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.ParseInt(parts[0], 10, 64)
+	if err != nil || n < 0 {
+		return 0, badCursor()
+	}
+	return n, nil
+}
+
+// page cuts rows fetched with limit n+1 to n items and, when there was an
+// extra row, makes the cursor from the last item kept.
+func page[R, T any](rows []R, n int32, conv func(R) T, key func(R) string) Page[T] {
+	out := Page[T]{Items: make([]T, 0, min(len(rows), int(n)))}
+	for i, r := range rows {
+		if i == int(n) {
+			out.NextCursor = key(rows[i-1])
+			break
+		}
+		out.Items = append(out.Items, conv(r))
+	}
+	return out
+}
+
+// ListContracts returns a page of the visible contracts, newest first,
+// with their lines. ErrValidation for an unknown status or a bad cursor.
+func (s *Service) ListContracts(ctx context.Context, f ContractFilter) (Page[Contract], error) {
+	p := queries.ContractListParams{SiteID: strPtr(f.SiteID), CustomerID: f.CustomerID}
+	if f.Status != "" {
+		st := queries.ContractsContractStatus(f.Status)
+		if !st.Valid() {
+			return Page[Contract]{}, validation("status", "is not a contract status")
+		}
+		p.Status = &st
+	}
+	var err error
+	if p.AfterCreatedAt, p.AfterID, err = decodeTimeIDCursor(f.Cursor); err != nil {
+		return Page[Contract]{}, err
+	}
+	n := limit(f.Limit)
+	p.MaxRows = n + 1
+	var out Page[Contract]
+	err = s.inTx(ctx, func(q *queries.Queries) error {
+		rows, err := q.ContractList(ctx, p)
+		if err != nil {
+			return translate(err, CodeContractNotFound)
+		}
+		out = page(rows, n, contractFrom, func(r queries.ContractsContract) string { return timeIDCursor(r.CreatedAt, r.ID) })
+		// The lines of the whole page in one query.
+		ids := make([]uuid.UUID, len(out.Items))
+		byID := make(map[uuid.UUID]*Contract, len(out.Items))
+		for i := range out.Items {
+			ids[i] = out.Items[i].ID
+			byID[ids[i]] = &out.Items[i]
+		}
+		lines, err := q.ContractLineListByContracts(ctx, ids)
+		if err != nil {
+			return translate(err, CodeContractNotFound)
+		}
+		for _, l := range lines {
+			c := byID[l.ContractID]
+			c.Lines = append(c.Lines, lineFrom(l))
+		}
+		return nil
+	})
+	return out, err
+}
+
+// AmendmentPage returns a page of a contract's versions, oldest first; the
+// cursor is the last version listed. ErrNotFound (CodeContractNotFound)
+// when the contract is not visible, so that another site's contract is
+// not an empty list.
+func (s *Service) AmendmentPage(ctx context.Context, contractID uuid.UUID, cursor string, lim int) (Page[Amendment], error) {
+	after, err := decodeIntCursor(cursor)
+	if err != nil || after > int64(^uint32(0)>>1) {
+		return Page[Amendment]{}, badCursor()
+	}
+	n := limit(lim)
+	var out Page[Amendment]
+	err = s.inTx(ctx, func(q *queries.Queries) error {
+		if _, err := q.ContractGet(ctx, contractID); err != nil {
+			return translate(err, CodeContractNotFound)
+		}
+		rows, err := q.AmendmentPage(ctx, queries.AmendmentPageParams{ContractID: contractID, AfterVersion: int32(after), MaxRows: n + 1})
+		if err != nil {
+			return translate(err, CodeContractNotFound)
+		}
+		out = page(rows, n, amendmentFrom, func(r queries.ContractsAmendment) string {
+			return encodeCursor(strconv.Itoa(int(r.Version)))
+		})
+		return nil
+	})
+	return out, err
+}
+
+// ListRuns returns a page of the visible invoice runs, newest first.
+// ErrValidation for an unknown status or a bad cursor.
+func (s *Service) ListRuns(ctx context.Context, f RunFilter) (Page[Run], error) {
+	p := queries.RunListParams{SiteID: strPtr(f.SiteID)}
+	if f.Status != "" {
+		st := queries.BillingRunStatus(f.Status)
+		if !st.Valid() {
+			return Page[Run]{}, validation("status", "is not an invoice run status")
+		}
+		p.Status = &st
+	}
+	var err error
+	if p.AfterCreatedAt, p.AfterID, err = decodeTimeIDCursor(f.Cursor); err != nil {
+		return Page[Run]{}, err
+	}
+	n := limit(f.Limit)
+	p.MaxRows = n + 1
+	var out Page[Run]
+	err = s.inTx(ctx, func(q *queries.Queries) error {
+		rows, err := q.RunList(ctx, p)
+		if err != nil {
+			return translate(err, CodeRunNotFound)
+		}
+		out = page(rows, n, runFrom, func(r queries.BillingInvoiceRun) string { return timeIDCursor(r.CreatedAt, r.ID) })
+		return nil
+	})
+	return out, err
+}
+
+// ListInvoices returns a page of the visible invoices with their lines,
+// newest issue date first. ErrValidation for an unknown status, a range
+// that ends before it starts, or a bad cursor.
+func (s *Service) ListInvoices(ctx context.Context, f InvoiceFilter) (Page[Invoice], error) {
+	p := queries.InvoiceListParams{SiteID: strPtr(f.SiteID), CustomerID: f.CustomerID, DateFrom: f.From, DateTo: f.To}
+	if f.Status != "" {
+		st := queries.BillingInvoiceStatus(f.Status)
+		if !st.Valid() {
+			return Page[Invoice]{}, validation("status", "is not an invoice status")
+		}
+		p.Status = &st
+	}
+	if f.From != nil && f.To != nil && f.To.Before(*f.From) {
+		return Page[Invoice]{}, validation("to", "must not be before from")
+	}
+	if f.Cursor != "" {
+		parts, err := decodeCursor(f.Cursor, 2)
+		if err != nil {
+			return Page[Invoice]{}, err
+		}
+		d, derr := time.Parse(time.DateOnly, parts[0])
+		id, ierr := uuid.Parse(parts[1])
+		if derr != nil || ierr != nil {
+			return Page[Invoice]{}, badCursor()
+		}
+		p.AfterIssueDate, p.AfterID = &d, &id
+	}
+	n := limit(f.Limit)
+	p.MaxRows = n + 1
+	var out Page[Invoice]
+	err := s.inTx(ctx, func(q *queries.Queries) error {
+		rows, err := q.InvoiceList(ctx, p)
+		if err != nil {
+			return translate(err, CodeInvoiceNotFound)
+		}
+		out = page(rows, n, invoiceFrom, func(r queries.BillingInvoice) string {
+			return encodeCursor(r.IssueDate.Format(time.DateOnly), r.ID.String())
+		})
+		return addInvoiceLines(ctx, q, out.Items)
+	})
+	return out, err
+}
+
+// RunInvoicePage returns a page of a run's invoices with their lines,
+// numbered ones in number order. ErrNotFound (CodeRunNotFound) when the
+// run is not visible, so that another site's run is not an empty list.
+func (s *Service) RunInvoicePage(ctx context.Context, runID uuid.UUID, cursor string, lim int) (Page[Invoice], error) {
+	p := queries.InvoicePageByRunParams{RunID: runID}
+	if cursor != "" {
+		parts, err := decodeCursor(cursor, 2)
+		if err != nil {
+			return Page[Invoice]{}, err
+		}
+		seq, serr := strconv.ParseInt(parts[0], 10, 64)
+		id, ierr := uuid.Parse(parts[1])
+		if serr != nil || ierr != nil {
+			return Page[Invoice]{}, badCursor()
+		}
+		p.AfterSeq, p.AfterID = &seq, &id
+	}
+	n := limit(lim)
+	p.MaxRows = n + 1
+	var out Page[Invoice]
+	err := s.inTx(ctx, func(q *queries.Queries) error {
+		if _, err := q.RunGet(ctx, runID); err != nil {
+			return translate(err, CodeRunNotFound)
+		}
+		rows, err := q.InvoicePageByRun(ctx, p)
+		if err != nil {
+			return translate(err, CodeRunNotFound)
+		}
+		out = page(rows, n, invoiceFrom, func(r queries.BillingInvoice) string {
+			var seq int64
+			if r.Seq != nil {
+				seq = *r.Seq
+			}
+			return encodeCursor(strconv.FormatInt(seq, 10), r.ID.String())
+		})
+		return addInvoiceLines(ctx, q, out.Items)
+	})
+	return out, err
+}
+
+// addInvoiceLines loads the lines of invs in one query.
+func addInvoiceLines(ctx context.Context, q *queries.Queries, invs []Invoice) error {
+	ids := make([]uuid.UUID, len(invs))
+	byID := make(map[uuid.UUID]*Invoice, len(invs))
+	for i := range invs {
+		ids[i] = invs[i].ID
+		byID[ids[i]] = &invs[i]
+	}
+	lines, err := q.InvoiceLineListByInvoices(ctx, ids)
+	if err != nil {
+		return translate(err, CodeInvoiceNotFound)
+	}
+	for _, l := range lines {
+		inv := byID[l.InvoiceID]
+		inv.Lines = append(inv.Lines, invoiceLineFrom(l))
+	}
+	return nil
+}
+
+// CreditNote returns a credit note with its lines; ErrNotFound
+// (CodeCreditNoteNotFound) when it does not exist or is not visible.
+func (s *Service) CreditNote(ctx context.Context, id uuid.UUID) (CreditNote, error) {
+	var cn CreditNote
+	err := s.inTx(ctx, func(q *queries.Queries) error {
+		r, err := q.CreditNoteGet(ctx, id)
+		if err != nil {
+			return translate(err, CodeCreditNoteNotFound)
+		}
+		cn, err = creditNoteWithLines(ctx, q, r)
+		return err
+	})
+	return cn, err
+}
+
+// InvoiceCreditNotes returns a page of the credit notes of an invoice,
+// with their lines, in number order. ErrNotFound (CodeInvoiceNotFound)
+// when the invoice is not visible.
+func (s *Service) InvoiceCreditNotes(ctx context.Context, invoiceID uuid.UUID, cursor string, lim int) (Page[CreditNote], error) {
+	after, err := decodeIntCursor(cursor)
+	if err != nil {
+		return Page[CreditNote]{}, err
+	}
+	n := limit(lim)
+	var out Page[CreditNote]
+	err = s.inTx(ctx, func(q *queries.Queries) error {
+		if _, err := q.InvoiceGet(ctx, invoiceID); err != nil {
+			return translate(err, CodeInvoiceNotFound)
+		}
+		rows, err := q.CreditNotePageByInvoice(ctx, queries.CreditNotePageByInvoiceParams{InvoiceID: invoiceID, AfterSeq: after, MaxRows: n + 1})
+		if err != nil {
+			return translate(err, CodeInvoiceNotFound)
+		}
+		out = page(rows, n, creditNoteFrom, func(r queries.BillingCreditNote) string {
+			return encodeCursor(strconv.FormatInt(r.Seq, 10))
+		})
+		ids := make([]uuid.UUID, len(out.Items))
+		byID := make(map[uuid.UUID]*CreditNote, len(out.Items))
+		for i := range out.Items {
+			ids[i] = out.Items[i].ID
+			byID[ids[i]] = &out.Items[i]
+		}
+		lines, err := q.CreditNoteLineListByNotes(ctx, ids)
+		if err != nil {
+			return translate(err, CodeCreditNoteNotFound)
+		}
+		for _, l := range lines {
+			cn := byID[l.CreditNoteID]
+			cn.Lines = append(cn.Lines, creditNoteLineFrom(l))
+		}
+		return nil
+	})
+	return out, err
+}
+
+func strPtr(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
