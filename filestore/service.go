@@ -175,22 +175,6 @@ func (s *Service) inTx(ctx context.Context, fn func(q *queries.Queries) error) e
 	return dbErr(auth.InQueries(ctx, s.pool, fn))
 }
 
-// inPinTx is inTx for the transaction that pins an upload before its body
-// is read, committed without waiting for the WAL flush. Losing such a
-// commit in a database crash loses only the pin, and an upload whose pin
-// is gone fails when it is recorded (the pin is checked in the recording
-// transaction, as TestUploadOutlivingItsPin shows), so nothing a revision
-// needs can be lost; the upload saves a flush wait, most of a small
-// upload's database time.
-func (s *Service) inPinTx(ctx context.Context, fn func(q *queries.Queries) error) error {
-	return dbErr(auth.InQueries(ctx, s.pool, func(q *queries.Queries) error {
-		if err := q.CommitWithoutFlushWait(ctx); err != nil {
-			return err
-		}
-		return fn(q)
-	}))
-}
-
 // systemCtx is the context of maintenance the service does on its own
 // behalf (marking a blob corrupt during someone's download): it survives
 // the request's cancellation and keeps its request id.

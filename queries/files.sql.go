@@ -449,7 +449,8 @@ func (q *Queries) BlobOwnersOf(ctx context.Context, arg BlobOwnersOfParams) ([]B
 
 const blobPin = `-- name: BlobPin :one
 WITH address AS (
-    SELECT pg_advisory_xact_lock(('x' || encode(substring($1::bytea FROM 1 FOR 8), 'hex'))::bit(64)::bigint)
+    SELECT pg_advisory_xact_lock(('x' || encode(substring($1::bytea FROM 1 FOR 8), 'hex'))::bit(64)::bigint),
+           set_config('synchronous_commit', 'off', true)
 )
 INSERT INTO files.blob (sha256, pinned_until)
 SELECT $1, now() + make_interval(secs => $2::float8) FROM address
@@ -466,7 +467,8 @@ type BlobPinParams struct {
 // Creates the row of a blob about to be written under its content key, or
 // extends the pin of an existing one. The upsert takes the row lock, so it
 // waits for a GC transaction deleting the row and then creates it anew.
-// It takes the content address's lock (see BlobAddressLock) first.
+// It takes the content address's lock (see BlobAddressLock) first. Its
+// transaction commits without waiting for the WAL flush (see UploadPin).
 func (q *Queries) BlobPin(ctx context.Context, arg BlobPinParams) (FilesBlob, error) {
 	row := q.db.QueryRow(ctx, blobPin, arg.Sha256, arg.PinSeconds)
 	var i FilesBlob
@@ -604,17 +606,6 @@ func (q *Queries) BlobUnpinFailed(ctx context.Context, arg BlobUnpinFailedParams
 		return 0, err
 	}
 	return result.RowsAffected(), nil
-}
-
-const commitWithoutFlushWait = `-- name: CommitWithoutFlushWait :exec
-SELECT set_config('synchronous_commit', 'off', true)
-`
-
-// Lets the current transaction commit without waiting for its WAL flush:
-// for writes whose loss in a database crash is harmless (upload pins).
-func (q *Queries) CommitWithoutFlushWait(ctx context.Context) error {
-	_, err := q.db.Exec(ctx, commitWithoutFlushWait)
-	return err
 }
 
 const filesSiteVisible = `-- name: FilesSiteVisible :one
@@ -867,8 +858,9 @@ func (q *Queries) UploadLockForGC(ctx context.Context, key string) (FilesUpload,
 }
 
 const uploadPin = `-- name: UploadPin :exec
+WITH no_flush_wait AS (SELECT set_config('synchronous_commit', 'off', true))
 INSERT INTO files.upload (key, pinned_until)
-VALUES ($1, now() + make_interval(secs => $2::float8))
+SELECT $1, now() + make_interval(secs => $2::float8) FROM no_flush_wait
 `
 
 type UploadPinParams struct {
@@ -876,6 +868,10 @@ type UploadPinParams struct {
 	PinSeconds float64
 }
 
+// Pins the object key of an upload without a digest against GC. The pin's
+// transaction commits without waiting for the WAL flush, in the same round
+// trip: a pin lost in a database crash only fails its upload when it is
+// recorded (UploadUnpin finds nothing), never loses a recorded revision.
 func (q *Queries) UploadPin(ctx context.Context, arg UploadPinParams) error {
 	_, err := q.db.Exec(ctx, uploadPin, arg.Key, arg.PinSeconds)
 	return err

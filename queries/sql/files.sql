@@ -16,9 +16,11 @@ SELECT pg_advisory_xact_lock(('x' || encode(substring(@sha256::bytea FROM 1 FOR 
 -- Creates the row of a blob about to be written under its content key, or
 -- extends the pin of an existing one. The upsert takes the row lock, so it
 -- waits for a GC transaction deleting the row and then creates it anew.
--- It takes the content address's lock (see BlobAddressLock) first.
+-- It takes the content address's lock (see BlobAddressLock) first. Its
+-- transaction commits without waiting for the WAL flush (see UploadPin).
 WITH address AS (
-    SELECT pg_advisory_xact_lock(('x' || encode(substring(@sha256::bytea FROM 1 FOR 8), 'hex'))::bit(64)::bigint)
+    SELECT pg_advisory_xact_lock(('x' || encode(substring(@sha256::bytea FROM 1 FOR 8), 'hex'))::bit(64)::bigint),
+           set_config('synchronous_commit', 'off', true)
 )
 INSERT INTO files.blob (sha256, pinned_until)
 SELECT @sha256, now() + make_interval(secs => @pin_seconds::float8) FROM address
@@ -127,8 +129,13 @@ SELECT key FROM files.upload
 WHERE key = ANY (@keys::text[]) AND pinned_until > now();
 
 -- name: UploadPin :exec
+-- Pins the object key of an upload without a digest against GC. The pin's
+-- transaction commits without waiting for the WAL flush, in the same round
+-- trip: a pin lost in a database crash only fails its upload when it is
+-- recorded (UploadUnpin finds nothing), never loses a recorded revision.
+WITH no_flush_wait AS (SELECT set_config('synchronous_commit', 'off', true))
 INSERT INTO files.upload (key, pinned_until)
-VALUES (@key, now() + make_interval(secs => @pin_seconds::float8));
+SELECT @key, now() + make_interval(secs => @pin_seconds::float8) FROM no_flush_wait;
 
 -- name: UploadUnpin :execrows
 DELETE FROM files.upload WHERE key = @key;
@@ -212,8 +219,3 @@ SELECT coalesce(files.revision_verify(@attachment_id), 0)::integer AS first_bad;
 -- Whether the site exists and the caller may see it (core.site has
 -- row-level security), checked before an upload reads its body.
 SELECT EXISTS (SELECT FROM core.site WHERE id = @site_id);
-
--- name: CommitWithoutFlushWait :exec
--- Lets the current transaction commit without waiting for its WAL flush:
--- for writes whose loss in a database crash is harmless (upload pins).
-SELECT set_config('synchronous_commit', 'off', true);
