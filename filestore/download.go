@@ -6,8 +6,8 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
-	"sync"
 
 	"github.com/messina-oms/messina/queries"
 )
@@ -61,9 +61,10 @@ func (s *Service) Open(ctx context.Context, rev Revision, rng *Range) (io.ReadCl
 }
 
 // verifyingReader hashes a full read and turns a mismatch at the end into
-// an error. Hashing runs on its own goroutine over copies of the chunks,
-// so it overlaps with reading from the store and writing to the client;
-// only the last chunk waits for the verdict.
+// an error. It hashes in the reading goroutine: on a busy machine a
+// separate hashing goroutine measured slower (it copies every chunk and
+// competes for the same cores), and the reads come in 1 MiB pieces (see
+// api's largeCopyWriter), so hashing does not add system calls.
 type verifyingReader struct {
 	rc    io.ReadCloser
 	want  []byte
@@ -71,66 +72,11 @@ type verifyingReader struct {
 	n     int64
 	err   error
 	onBad func(reason string)
-
-	chunks    chan []byte // to the hasher
-	free      chan []byte // buffers back from the hasher
-	cur       []byte      // filling up; sent when full, so small reads batch
-	sum       chan []byte // the hasher's result
-	closeOnce sync.Once
+	h     hash.Hash
 }
-
-const (
-	verifyChunk = 64 << 10
-	verifyDepth = 8 // chunks in flight: 512 KiB per download at most
-)
 
 func newVerifyingReader(rc io.ReadCloser, want []byte, size int64, onBad func(string)) *verifyingReader {
-	v := &verifyingReader{rc: rc, want: want, size: size, onBad: onBad,
-		chunks: make(chan []byte, verifyDepth), free: make(chan []byte, verifyDepth+1), sum: make(chan []byte, 1)}
-	go func() {
-		h := sha256.New()
-		for b := range v.chunks {
-			h.Write(b)
-			select {
-			case v.free <- b[:0]:
-			default:
-			}
-		}
-		v.sum <- h.Sum(nil)
-	}()
-	return v
-}
-
-// hash copies p into the current chunk, handing full chunks to the
-// hasher: one channel operation per 64 KiB however small the reads.
-func (v *verifyingReader) hash(p []byte) {
-	for len(p) > 0 {
-		if v.cur == nil {
-			select {
-			case v.cur = <-v.free:
-			default:
-				v.cur = make([]byte, 0, verifyChunk)
-			}
-		}
-		n := min(len(p), cap(v.cur)-len(v.cur))
-		v.cur = append(v.cur, p[:n]...)
-		p = p[n:]
-		if len(v.cur) == cap(v.cur) {
-			v.chunks <- v.cur
-			v.cur = nil
-		}
-	}
-}
-
-// finish hands over the last chunk, stops the hasher and returns the
-// digest.
-func (v *verifyingReader) finish() []byte {
-	if len(v.cur) > 0 {
-		v.chunks <- v.cur
-		v.cur = nil
-	}
-	v.closeOnce.Do(func() { close(v.chunks) })
-	return <-v.sum
+	return &verifyingReader{rc: rc, want: want, size: size, onBad: onBad, h: sha256.New()}
 }
 
 func (v *verifyingReader) Read(p []byte) (int, error) {
@@ -138,7 +84,7 @@ func (v *verifyingReader) Read(p []byte) (int, error) {
 		return 0, v.err
 	}
 	n, err := v.rc.Read(p)
-	v.hash(p[:n])
+	v.h.Write(p[:n])
 	v.n += int64(n)
 	switch {
 	case v.n > v.size:
@@ -148,7 +94,7 @@ func (v *verifyingReader) Read(p []byte) (int, error) {
 		// The last bytes are withheld until they are checked, so a bad
 		// transfer never ends cleanly (the HTTP layer has sent at most
 		// size minus this chunk).
-		if got := v.finish(); !bytes.Equal(got, v.want) {
+		if got := v.h.Sum(nil); !bytes.Equal(got, v.want) {
 			v.fail(fmt.Sprintf("content hashes to %x", got))
 			return 0, v.err
 		}
@@ -172,9 +118,8 @@ func (v *verifyingReader) fail(reason string) {
 	v.onBad(reason)
 }
 
-// Close releases the object and the hasher.
+// Close releases the object.
 func (v *verifyingReader) Close() error {
-	v.closeOnce.Do(func() { close(v.chunks) })
 	if v.err == nil {
 		v.err = errReadAfterClose
 	}
