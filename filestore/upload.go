@@ -62,30 +62,9 @@ type storedBlob struct {
 // cannot see gives ErrNotFound. On any error no attachment, revision or
 // blob row is left (and GC removes any object written).
 func (s *Service) CreateAttachment(ctx context.Context, owner Owner, name string, up Upload) (Attachment, Revision, error) {
-	if !owner.Type.Valid() {
-		return Attachment{}, Revision{}, invalidf("owner type %q", owner.Type)
-	}
-	if owner.ID == uuid.Nil || owner.Site == "" {
-		return Attachment{}, Revision{}, invalidf("owner needs an id and a site")
-	}
-	if p, ok := auth.FromContext(ctx); ok && !p.CanSeeSite(owner.Site) {
-		// Refused before the body is read; RLS would refuse it anyway.
-		return Attachment{}, Revision{}, fmt.Errorf("create attachment: %w: site %s", ErrNotFound, owner.Site)
-	}
-	if name == "" {
-		name = up.Filename
-	}
-	name = SafeFilename(name)
-	id, err := uuid.NewV7()
+	name, id, check, err := s.newAttachment(ctx, owner, name, up)
 	if err != nil {
 		return Attachment{}, Revision{}, fmt.Errorf("create attachment: %w", err)
-	}
-	check := func(q *queries.Queries) error {
-		ok, err := q.FilesSiteVisible(ctx, owner.Site)
-		if err == nil && !ok {
-			err = invalidf("unknown site %q", owner.Site)
-		}
-		return err
 	}
 	var att Attachment
 	rev, err := s.upload(ctx, up, check, func(q *queries.Queries) (uuid.UUID, error) {
@@ -103,6 +82,38 @@ func (s *Service) CreateAttachment(ctx context.Context, owner Owner, name string
 	return att, rev, nil
 }
 
+// newAttachment checks what an upload that may create an attachment of
+// owner needs before its body is read: a valid owner on a site the caller
+// can see (RLS would refuse the others anyway). It returns the cleaned
+// name (the file's when name is empty), an id for a new attachment, and
+// the check that runs in the transaction pinning the upload.
+func (s *Service) newAttachment(ctx context.Context, owner Owner, name string, up Upload) (string, uuid.UUID, func(*queries.Queries) error, error) {
+	if !owner.Type.Valid() {
+		return "", uuid.Nil, nil, invalidf("owner type %q", owner.Type)
+	}
+	if owner.ID == uuid.Nil || owner.Site == "" {
+		return "", uuid.Nil, nil, invalidf("owner needs an id and a site")
+	}
+	if p, ok := auth.FromContext(ctx); ok && !p.CanSeeSite(owner.Site) {
+		return "", uuid.Nil, nil, fmt.Errorf("%w: site %s", ErrNotFound, owner.Site)
+	}
+	if name == "" {
+		name = up.Filename
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return "", uuid.Nil, nil, err
+	}
+	check := func(q *queries.Queries) error {
+		ok, err := q.FilesSiteVisible(ctx, owner.Site)
+		if err == nil && !ok {
+			err = invalidf("unknown site %q", owner.Site)
+		}
+		return err
+	}
+	return SafeFilename(name), id, check, nil
+}
+
 // PutNamed stores up as the next revision of owner's attachment called
 // name, creating the attachment (with revision 1) when the owner has none
 // of that name. The choice is made in the transaction that records the
@@ -113,29 +124,9 @@ func (s *Service) CreateAttachment(ctx context.Context, owner Owner, name string
 // users upload keep CreateAttachment, where two may share a name. Errors
 // as CreateAttachment.
 func (s *Service) PutNamed(ctx context.Context, owner Owner, name string, up Upload) (Attachment, Revision, error) {
-	if !owner.Type.Valid() {
-		return Attachment{}, Revision{}, invalidf("owner type %q", owner.Type)
-	}
-	if owner.ID == uuid.Nil || owner.Site == "" {
-		return Attachment{}, Revision{}, invalidf("owner needs an id and a site")
-	}
-	if p, ok := auth.FromContext(ctx); ok && !p.CanSeeSite(owner.Site) {
-		return Attachment{}, Revision{}, fmt.Errorf("put attachment: %w: site %s", ErrNotFound, owner.Site)
-	}
-	if name == "" {
-		name = up.Filename
-	}
-	name = SafeFilename(name)
-	newID, err := uuid.NewV7()
+	name, newID, check, err := s.newAttachment(ctx, owner, name, up)
 	if err != nil {
 		return Attachment{}, Revision{}, fmt.Errorf("put attachment: %w", err)
-	}
-	check := func(q *queries.Queries) error {
-		ok, err := q.FilesSiteVisible(ctx, owner.Site)
-		if err == nil && !ok {
-			err = invalidf("unknown site %q", owner.Site)
-		}
-		return err
 	}
 	var att Attachment
 	rev, err := s.upload(ctx, up, check, func(q *queries.Queries) (uuid.UUID, error) {
