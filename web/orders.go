@@ -178,7 +178,7 @@ type orderPageData struct {
 	LegalEntity orders.LegalEntity
 	// Moves are the statuses the order may go to now; empty for roles
 	// that may not move it.
-	Moves       []orders.Status
+	Moves []orders.Status
 	// Approval says whether the order needed approval, once submitted.
 	Approval    string
 	History     []orders.Transition
