@@ -154,6 +154,20 @@ func (p *page) wantStatus(t *testing.T, want int) *page {
 
 // ---- HTML queries ----------------------------------------------------------------
 
+// htmlNode is an element or text of a parsed page.
+type htmlNode = html.Node
+
+// attrOK returns an attribute and whether the element has it at all
+// (boolean attributes such as selected and required have no value).
+func attrOK(n *html.Node, key string) (string, bool) {
+	for _, a := range n.Attr {
+		if a.Key == key {
+			return a.Val, true
+		}
+	}
+	return "", false
+}
+
 // findAll returns the elements under n that match, in document order.
 func findAll(n *html.Node, match func(*html.Node) bool) []*html.Node {
 	var out []*html.Node
@@ -265,4 +279,17 @@ func (p *page) title() string {
 		return ""
 	}
 	return text(h[0])
+}
+
+// fieldErrors are the "field: message" items of an error page.
+func fieldErrors(p *page) []string {
+	var out []string
+	for _, ul := range findAll(p.Doc, func(n *html.Node) bool { return n.Data == "ul" && attr(n, "class") == "fields" }) {
+		for _, li := range findAll(ul, tag("li")) {
+			if f := findAll(li, tag("strong")); len(f) == 1 {
+				out = append(out, text(f[0])+": "+strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(text(li), text(f[0])), " :")))
+			}
+		}
+	}
+	return out
 }
