@@ -93,8 +93,11 @@ func jsonFields(b json.RawMessage) map[string]json.RawMessage {
 }
 
 // jsonText shows a JSON value to people: strings without their quotes,
-// anything else as compact JSON.
+// null as null (not as an empty string), anything else as compact JSON.
 func jsonText(b json.RawMessage) string {
+	if string(bytes.TrimSpace(b)) == "null" {
+		return "null"
+	}
 	var s string
 	if json.Unmarshal(b, &s) == nil {
 		return s

@@ -101,7 +101,8 @@ func TestAuditorsReadAnOrdersTimelineOfRowsLinesAndRevisions(t *testing.T) {
 		t.Errorf("key %q", submitted.key)
 	}
 	for _, e := range evs {
-		if e.table == "files.revision" && (e.changes["filename"] != "— → signed.txt" || e.changes["comment"] != "— → signed") {
+		if e.table == "files.revision" && (e.changes["filename"] != "— → signed.txt" || e.changes["comment"] != "— → signed" ||
+			e.changes["restored_from"] != "— → null") {
 			t.Errorf("the revision event shows %v", e.changes)
 		}
 	}
