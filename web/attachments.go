@@ -205,19 +205,25 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) error {
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
+	setHeaders := func() {
+		h.Set("Content-Type", rev.ContentType)
+		h.Set("Content-Length", strconv.FormatInt(rev.Size, 10))
+		h.Set("Content-Disposition", filestore.ContentDisposition(rev.Filename))
+		h.Set("Content-Security-Policy", "sandbox")
+	}
+	if r.Method == http.MethodHead {
+		setHeaders()
+		return nil
+	}
+	// Opened before any header is sent, so that an unreachable store is
+	// still an error page (503) rather than a broken download.
 	rc, err := s.files.Open(ctx, rev, nil)
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
-	h.Set("Content-Type", rev.ContentType)
-	h.Set("Content-Length", strconv.FormatInt(rev.Size, 10))
-	h.Set("Content-Disposition", filestore.ContentDisposition(rev.Filename))
-	h.Set("Content-Security-Policy", "sandbox")
+	setHeaders()
 	w.WriteHeader(http.StatusOK)
-	if r.Method == http.MethodHead {
-		return nil
-	}
 	src := &readErr{r: rc}
 	if _, err := io.Copy(w, src); err != nil && src.err != nil {
 		// The response has started: the only honest signal left is to

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -94,6 +95,10 @@ func TestDocumentsUploadReviseDownloadDiffAndRestoreThroughForms(t *testing.T) {
 	req.Header.Set("If-None-Match", `"`+hexSHA(v1)+`"`)
 	if res := br.do(req); res.Status != http.StatusNotModified || res.Body != "" {
 		t.Fatalf("If-None-Match: %d", res.Status)
+	}
+	req, _ = http.NewRequest(http.MethodHead, br.base+attPath+"/revisions/1/content", nil)
+	if res := br.do(req); res.Status != http.StatusOK || res.Header.Get("Content-Length") != strconv.Itoa(len(v1)) || res.Body != "" {
+		t.Fatalf("HEAD: %d %v", res.Status, res.Header)
 	}
 	br.get(attPath+"/revisions/9/content").wantStatus(t, http.StatusNotFound)
 
