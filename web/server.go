@@ -168,6 +168,9 @@ func (s *Server) routeTable() []route {
 // home sends the signed-in to the orders and everyone else to sign in.
 func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.authenticate(r); err != nil {
+		if !errors.Is(err, errNoSession) && !errors.Is(err, auth.ErrUnauthenticated) {
+			return err // the database did not answer: an error page, not a sign-in form
+		}
 		http.Redirect(w, r, "/signin", http.StatusSeeOther)
 		return nil
 	}
