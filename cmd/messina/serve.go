@@ -8,10 +8,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/messina-oms/messina/api"
 	"github.com/messina-oms/messina/jobs"
+	"github.com/messina-oms/messina/web"
 )
 
 func runServe(ctx context.Context, args []string) error {
@@ -67,8 +69,18 @@ func runServe(ctx context.Context, args []string) error {
 		Files:          files,
 		Ready:          []api.Check{{Name: "blob_store", Fn: files.Store().Ping}},
 	})
+	ui, err := web.New(web.Config{
+		Logger:         log,
+		Pool:           pool,
+		Files:          files,
+		BootstrapToken: c.BootstrapToken,
+		MaxUploadBytes: c.MaxUploadBytes,
+	})
+	if err != nil {
+		return err
+	}
 	httpSrv := &http.Server{
-		Handler:           srv,
+		Handler:           mount(srv, ui),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
@@ -83,6 +95,7 @@ func runServe(ctx context.Context, args []string) error {
 	url := "http://" + ln.Addr().String()
 	log.Info("serving", slog.String("url", url))
 	fmt.Printf("Messina is ready at %s (serve started in %.1fs; /readyz answers 200 when PostgreSQL and the blob store do)\n", url, time.Since(start).Seconds())
+	fmt.Printf("Web UI for staff and auditors: %s/ (sign in with an API token; the API stays under %s/v1)\n", url, url)
 	if c.BootstrapToken != "" {
 		fmt.Printf("Admin token (MESSINA_BOOTSTRAP_TOKEN): %s\n", c.BootstrapToken)
 	}
@@ -101,4 +114,17 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// mount serves the API under /v1 with its health and metrics endpoints,
+// and the web UI at every other path. Paths reach each handler unchanged.
+func mount(apiHandler, ui http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch p := r.URL.Path; {
+		case p == "/v1", strings.HasPrefix(p, "/v1/"), p == "/healthz", p == "/readyz", p == "/metrics":
+			apiHandler.ServeHTTP(w, r)
+		default:
+			ui.ServeHTTP(w, r)
+		}
+	})
 }
