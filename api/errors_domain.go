@@ -135,7 +135,7 @@ func filesProblem(err error) (*Problem, bool) {
 	case "size_mismatch":
 		return problem(http.StatusBadRequest, "size_mismatch", "the body length does not match Content-Length"), true
 	case "invalid":
-		return validationProblem("invalid upload: " + validDetail(err)), true
+		return validationProblem("invalid upload: " + filestore.InvalidReason(err)), true
 	case "range_not_satisfiable":
 		return problem(http.StatusRequestedRangeNotSatisfiable, "range_not_satisfiable", "the range is outside the content"), true
 	case "store_unavailable":
@@ -144,16 +144,6 @@ func filesProblem(err error) (*Problem, bool) {
 		return problem(http.StatusConflict, "conflict", "a concurrent change got in the way; retrying is safe").withHeader("Retry-After", "1"), true
 	}
 	return nil, false
-}
-
-// validDetail keeps the part of an invalid-argument message meant for the
-// caller (the filestore writes "invalid argument: <why>").
-func validDetail(err error) string {
-	msg := err.Error()
-	if i := strings.LastIndex(msg, ": "); i >= 0 {
-		return msg[i+2:]
-	}
-	return msg
 }
 
 // auditProblem maps the audit package's codes; its details are written

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"slices"
@@ -67,4 +68,34 @@ func intersectSites(a, b []string) ([]string, bool) {
 		}
 	}
 	return out, len(out) > 0
+}
+
+// MaxTokenBytes bounds the length of a bearer token a caller may present;
+// longer ones are refused before any lookup.
+const MaxTokenBytes = 256
+
+// Verifier checks the bearer tokens of the API and the web UI alike.
+type Verifier struct {
+	// DB is where tokens are looked up (a pool).
+	DB queries.DBTX
+	// BootstrapToken, when not empty, is accepted as an admin token
+	// (MESSINA_BOOTSTRAP_TOKEN).
+	BootstrapToken string
+	// Now is the clock that decides expiry.
+	Now func() time.Time
+}
+
+// Verify resolves token to a principal: the bootstrap token (compared in
+// constant time), else the token table, where revoked and expired tokens
+// and disabled users are refused. Every refusal is ErrUnauthenticated, so
+// that a caller learns nothing about which tokens exist; other errors mean
+// the database did not answer.
+func (v Verifier) Verify(ctx context.Context, token string) (Principal, error) {
+	if token == "" || len(token) > MaxTokenBytes {
+		return Principal{}, ErrUnauthenticated
+	}
+	if v.BootstrapToken != "" && subtle.ConstantTimeCompare([]byte(token), []byte(v.BootstrapToken)) == 1 {
+		return Principal{Actor: "bootstrap", Role: RoleAdmin}, nil
+	}
+	return Authenticate(ctx, v.DB, token, v.Now())
 }

@@ -78,13 +78,38 @@ func Code(err error) string {
 	if errors.As(err, &e) {
 		return e.Code
 	}
+	if errors.Is(err, ErrInvalid) {
+		return ErrInvalid.Code
+	}
 	if errors.Is(err, ErrDigestMismatch) {
 		return ErrDigestMismatch.Code
 	}
 	return ""
 }
 
-// invalidf returns an ErrInvalid with a specific message.
+// InvalidError is an ErrInvalid with the reason, written for the person
+// who sent the argument.
+type InvalidError struct{ Reason string }
+
+// Error says what was invalid.
+func (e *InvalidError) Error() string { return ErrInvalid.Msg + ": " + e.Reason }
+
+// Is makes errors.Is(err, ErrInvalid) true.
+func (e *InvalidError) Is(target error) bool { return target == ErrInvalid }
+
+// InvalidReason returns the reason of the ErrInvalid that err wraps, for
+// the person who sent the argument: unlike err's message, it carries no
+// context of where the error arose. Without a reason it is ErrInvalid's
+// message.
+func InvalidReason(err error) string {
+	var e *InvalidError
+	if errors.As(err, &e) {
+		return e.Reason
+	}
+	return ErrInvalid.Msg
+}
+
+// invalidf returns an ErrInvalid with a specific reason.
 func invalidf(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+	return &InvalidError{Reason: fmt.Sprintf(format, args...)}
 }

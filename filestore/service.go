@@ -204,11 +204,11 @@ func dbErr(err error) error {
 		switch pe.Code {
 		case "23503": // foreign key: unknown site, or a blob GC removed
 			if pe.ConstraintName == "attachment_site_id_fkey" {
-				return fmt.Errorf("%w: unknown site", ErrInvalid)
+				return invalidf("unknown site")
 			}
 			return fmt.Errorf("%w: %s", ErrConflict, pe.Message)
 		case "23514", "22001", "22P02": // check, too long, bad text
-			return fmt.Errorf("%w: %s", ErrInvalid, pe.Message)
+			return invalidf("%s", pe.Message)
 		case "42501": // RLS refused the row: not the caller's site
 			return fmt.Errorf("%w: %s", ErrNotFound, pe.Message)
 		case "40001", "40P01":

@@ -142,7 +142,7 @@ func filesPageError(err error) (*pageError, bool) {
 	case "digest_mismatch", "size_mismatch":
 		return &pageError{Status: http.StatusBadRequest, Detail: "The file did not arrive intact. Try the upload again."}, true
 	case "invalid":
-		return invalid("The upload was refused: " + validDetail(err) + "."), true
+		return invalid("The upload was refused: " + filestore.InvalidReason(err) + "."), true
 	case "range_not_satisfiable":
 		return &pageError{Status: http.StatusRequestedRangeNotSatisfiable, Detail: "The range is outside the content."}, true
 	case "store_unavailable":
@@ -151,16 +151,6 @@ func filesPageError(err error) (*pageError, bool) {
 		return &pageError{Status: http.StatusConflict, Detail: "A concurrent change got in the way. Trying again is safe."}, true
 	}
 	return nil, false
-}
-
-// validDetail keeps the part of an invalid-argument message meant for the
-// user (the filestore writes "invalid argument: <why>").
-func validDetail(err error) string {
-	msg := err.Error()
-	if i := strings.LastIndex(msg, ": "); i >= 0 {
-		return msg[i+2:]
-	}
-	return msg
 }
 
 // auditPageError maps the audit package's codes; its details name no

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -17,9 +16,6 @@ import (
 // is verified again on every request, so revoking it, letting it expire
 // or disabling its user ends the session at once; nothing else is stored.
 const cookieName = "messina_session"
-
-// maxTokenBytes is the API's bound on a bearer token.
-const maxTokenBytes = 256
 
 // errNoSession means the request carries no session cookie at all.
 var errNoSession = errors.New("no session cookie")
@@ -62,25 +58,13 @@ func (s *Server) authenticate(r *http.Request) (auth.Principal, error) {
 	return s.verify(r.Context(), string(token))
 }
 
-// verify is the API's bearer check (api.Server.authenticate): the
-// bootstrap token compared in constant time, else the token table, where
-// revoked and expired tokens and disabled users are refused. Every
-// refusal is auth.ErrUnauthenticated, so nobody learns which tokens exist.
+// verify checks a session's token as the API checks a bearer token.
 func (s *Server) verify(ctx context.Context, token string) (auth.Principal, error) {
-	if token == "" || len(token) > maxTokenBytes {
-		return auth.Principal{}, auth.ErrUnauthenticated
-	}
-	if s.cfg.BootstrapToken != "" && subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.BootstrapToken)) == 1 {
-		return auth.Principal{Actor: "bootstrap", Role: auth.RoleAdmin}, nil
-	}
-	p, err := auth.Authenticate(ctx, s.pool, token, s.cfg.Now())
-	if err != nil {
-		if errors.Is(err, auth.ErrUnauthenticated) {
-			return auth.Principal{}, err
-		}
+	p, err := auth.Verifier{DB: s.pool, BootstrapToken: s.cfg.BootstrapToken, Now: s.cfg.Now}.Verify(ctx, token)
+	if err != nil && !errors.Is(err, auth.ErrUnauthenticated) {
 		return auth.Principal{}, fmt.Errorf("verify session token: %w", err)
 	}
-	return p, nil
+	return p, err
 }
 
 // unauthenticated answers a request to a signed-in page without a valid
