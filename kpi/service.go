@@ -256,7 +256,7 @@ func decodeCursor(c string) ([]string, error) {
 
 // sortKeyLen is the length of every report's sort key: month, site,
 // currency and two more dimensions (salesperson and product, or customer
-// and contract), ” where not grouped.
+// and contract), empty where not grouped.
 const sortKeyLen = 5
 
 // sortKey is a row's group read from its sort key.
