@@ -23,6 +23,7 @@ func TestParseMonth(t *testing.T) {
 		{"2026-3", "", false},
 		{"2026-03-01", "", false},
 		{"26-03", "", false},
+		{"0000-01", "", false},
 		{"", "", false},
 		{"march", "", false},
 	} {
@@ -48,11 +49,13 @@ func TestInvalidFiltersAreRefused(t *testing.T) {
 		{"a site that is no site id", kpi.Filter{Site: "uk"}, nil, []string{"site"}},
 		{"a currency that is no code", kpi.Filter{Currency: "euro"}, nil, []string{"currency"}},
 		{"a salesperson too long", kpi.Filter{Salesperson: long}, nil, []string{"salesperson"}},
+		{"a salesperson with NUL", kpi.Filter{Salesperson: "a\x00b"}, nil, []string{"salesperson"}},
 		{"a range that ends before it starts", kpi.Filter{From: month("2025-05"), To: month("2025-04")}, nil, []string{"to"}},
 		{"an unknown dimension", kpi.Filter{GroupBy: []kpi.Dimension{"colour"}}, nil, []string{"group_by"}},
 		{"an MRR dimension", kpi.Filter{GroupBy: []kpi.Dimension{kpi.ByCustomer}}, nil, []string{"group_by"}},
 		{"a cursor of nothing", kpi.Filter{Cursor: "!!"}, nil, []string{"cursor"}},
-		{"a cursor of another shape", kpi.Filter{Cursor: "WyJhIl0"}, nil, []string{"cursor"}}, // ["a"]
+		{"a cursor of another shape", kpi.Filter{Cursor: "WyJhIl0"}, nil, []string{"cursor"}},                // ["a"]
+		{"a cursor with NUL", kpi.Filter{Cursor: "WyJcdTAwMDAiLCIiLCIiLCIiLCIiXQ"}, nil, []string{"cursor"}}, // ["\u0000","","","",""]
 		{"several at once", kpi.Filter{Site: "x", Currency: "y"}, nil, []string{"site", "currency"}},
 		{"an unknown level", kpi.Filter{}, &kpi.MRRFilter{Level: "region"}, []string{"level"}},
 		{"contract rows per customer", kpi.Filter{}, &kpi.MRRFilter{GroupBy: []kpi.Dimension{kpi.ByContract}}, []string{"group_by"}},

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -108,14 +109,7 @@ func (s *Service) MRR(ctx context.Context, f MRRFilter) (MRRPage, error) {
 	if f.Level == "" {
 		f.Level = LevelCustomer
 	}
-	rf := Filter{Site: f.Site, From: f.From, To: f.To, Currency: f.Currency, GroupBy: f.GroupBy, Cursor: f.Cursor}
-	g, after, fe := rf.check(mrrDimensions)
-	if f.Level != LevelCustomer && f.Level != LevelContract {
-		fe.add("level", "must be %s or %s", LevelCustomer, LevelContract)
-	}
-	if g[ByContract] && f.Level != LevelContract {
-		fe.add("group_by", "contract rows need level=contract: per customer, a contract's changes are not classified on their own")
-	}
+	g, after, fe := f.check()
 	if err := fe.err(); err != nil {
 		return MRRPage{}, err
 	}
@@ -191,6 +185,37 @@ var (
 // maxSalespersonLen bounds a salesperson filter; names are far shorter.
 const maxSalespersonLen = 200
 
+// Validate returns an ErrValidation naming every invalid field of f for
+// the bookings and margin reports, or nil. Bookings and Margin check the
+// same; callers that parse input call it to report their own errors and
+// these in one answer.
+func (f Filter) Validate() error {
+	_, _, fe := f.check(salesDimensions)
+	return fe.err()
+}
+
+// Validate returns an ErrValidation naming every invalid field of f for
+// the MRR report, or nil, as MRR checks it.
+func (f MRRFilter) Validate() error {
+	_, _, fe := f.check()
+	return fe.err()
+}
+
+func (f MRRFilter) check() (map[Dimension]bool, []string, fieldErrors) {
+	rf := Filter{Site: f.Site, From: f.From, To: f.To, Currency: f.Currency, GroupBy: f.GroupBy, Cursor: f.Cursor}
+	g, after, fe := rf.check(mrrDimensions)
+	switch f.Level {
+	case "", LevelCustomer:
+		if g[ByContract] {
+			fe.add("group_by", "contract rows need level=contract: per customer, a contract's changes are not classified on their own")
+		}
+	case LevelContract:
+	default:
+		fe.add("level", "must be %s or %s", LevelCustomer, LevelContract)
+	}
+	return g, after, fe
+}
+
 // check validates f for a report that takes the dimensions allowed, and
 // returns the dimensions asked for (as a set), the keyset position of the
 // cursor (nil for the first page) and every invalid field.
@@ -202,7 +227,7 @@ func (f Filter) check(allowed []Dimension) (map[Dimension]bool, []string, fieldE
 	if f.Currency != "" && !currencyPattern.MatchString(f.Currency) {
 		fe.add("currency", "must be an ISO 4217 code, e.g. EUR")
 	}
-	if len(f.Salesperson) > maxSalespersonLen || !utf8.ValidString(f.Salesperson) {
+	if len(f.Salesperson) > maxSalespersonLen || !text(f.Salesperson) {
 		fe.add("salesperson", "must be text of at most %d bytes", maxSalespersonLen)
 	}
 	if !f.From.IsZero() && !f.To.IsZero() && f.To.Before(f.From) {
@@ -249,7 +274,18 @@ func decodeCursor(c string) ([]string, error) {
 	if len(key) != sortKeyLen {
 		return nil, fmt.Errorf("cursor has %d parts, want %d", len(key), sortKeyLen)
 	}
+	for _, k := range key {
+		if !text(k) {
+			return nil, fmt.Errorf("cursor part %q is not text", k)
+		}
+	}
 	return key, nil
+}
+
+// text reports whether s can be a text value in PostgreSQL: valid UTF-8
+// without NUL.
+func text(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }
 
 // Rows -------------------------------------------------------------------------

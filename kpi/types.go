@@ -25,11 +25,12 @@ func NewMonth(y int, m time.Month) Month {
 	return MonthOf(time.Date(y, m, 1, 0, 0, 0, 0, time.UTC))
 }
 
-// ParseMonth reads "YYYY-MM", e.g. "2026-03". Anything else, including a
-// day ("2026-03-01") or a month without its zero ("2026-3"), is an error.
+// ParseMonth reads "YYYY-MM", e.g. "2026-03", of year 1 or later. Anything
+// else, including a day ("2026-03-01") or a month without its zero
+// ("2026-3"), is an error.
 func ParseMonth(s string) (Month, error) {
 	t, err := time.Parse("2006-01", s)
-	if err != nil || len(s) != len("2006-01") {
+	if err != nil || len(s) != len("2006-01") || t.Year() < 1 {
 		return Month{}, fmt.Errorf("month %q: want YYYY-MM, e.g. 2026-03", s)
 	}
 	return MonthOf(t), nil
