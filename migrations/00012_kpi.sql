@@ -300,7 +300,9 @@ SELECT m.level, m.site_id, m.currency, m.customer_id, m.contract_id, m.unit_id, 
  WHERE core.site_visible(m.site_id);
 
 -- MRR and its movements per site, currency and month, customers as units.
-CREATE VIEW kpi.mrr WITH (security_barrier = true) AS
+-- security_invoker: it reads kpi.mrr_movement, and so its site filter, as
+-- the caller.
+CREATE VIEW kpi.mrr WITH (security_invoker = true) AS
 SELECT m.site_id, m.currency, m.month,
        sum(m.opening_mrr)::numeric AS opening_mrr,
        sum(m.new_mrr)::numeric AS new_mrr,
