@@ -11,6 +11,7 @@ import (
 	"github.com/messina-oms/messina/contracts"
 	"github.com/messina-oms/messina/filestore"
 	"github.com/messina-oms/messina/invoicedoc"
+	"github.com/messina-oms/messina/kpi"
 	"github.com/messina-oms/messina/orders"
 )
 
@@ -22,11 +23,14 @@ func domainProblem(err error) (*Problem, bool) {
 	var ae *audit.Error
 	var ce *contracts.Error
 	var ie *invoicedoc.IncompleteError
+	var ke *kpi.Error
 	switch {
 	case errors.As(err, &oe):
 		return ordersProblem(oe)
 	case errors.As(err, &ce):
 		return contractsProblem(ce)
+	case errors.As(err, &ke) && errors.Is(ke, kpi.ErrValidation):
+		return validationProblem(ke.Message, domainFields(ke)...), true
 	case filestore.Code(err) != "":
 		return filesProblem(err)
 	case errors.As(err, &ae):
@@ -58,6 +62,20 @@ func domainProblem(err error) (*Problem, bool) {
 		return problem(http.StatusPreconditionFailed, "stale_version", "the resource changed since you read it: fetch it again"), true
 	}
 	return nil, false
+}
+
+// domainFields are the invalid fields of a domain validation error, for a
+// 422 that adds fields of its own; none for any other error.
+func domainFields(err error) []FieldError {
+	var ke *kpi.Error
+	if !errors.As(err, &ke) {
+		return nil
+	}
+	fields := make([]FieldError, len(ke.Fields))
+	for i, f := range ke.Fields {
+		fields[i] = FieldError{Field: f.Field, Message: f.Message}
+	}
+	return fields
 }
 
 // ordersProblem maps an orders.Error by its kind; its code and message

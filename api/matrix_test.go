@@ -68,6 +68,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	maps.Copy(fixtures, orderMatrixFixtures(t, b, c))
 	maps.Copy(fixtures, attachmentMatrixFixtures(t, b, c))
 	maps.Copy(fixtures, contractMatrixFixtures(t, b, c))
+	maps.Copy(fixtures, kpiMatrixFixtures())
 
 	roles := []auth.Role{auth.RoleAdmin, auth.RoleStaff, auth.RoleAPI, auth.RoleAuditor}
 	allSites := map[auth.Role]string{}

@@ -14,6 +14,7 @@ import (
 	"github.com/messina-oms/messina/auth"
 	"github.com/messina-oms/messina/contracts"
 	"github.com/messina-oms/messina/filestore"
+	"github.com/messina-oms/messina/kpi"
 	"github.com/messina-oms/messina/orders"
 	"github.com/messina-oms/messina/queries"
 )
@@ -85,6 +86,7 @@ type Server struct {
 	files  *filestore.Service
 	// contracts is read by the attachment routes of contracts.
 	contracts *contracts.Service
+	kpi       *kpi.Service
 	router    *mux.Router
 	metrics   *metrics
 	limiter   *rateLimiter
@@ -132,6 +134,7 @@ func New(cfg Config) *Server {
 		orders:    orders.New(cfg.Pool, cfg.Logger),
 		files:     cfg.Files,
 		contracts: contracts.New(cfg.Pool, cfg.Logger),
+		kpi:       kpi.New(cfg.Pool, cfg.Logger),
 		router:    mux.NewRouter(),
 		metrics:   newMetrics(reg),
 		limiter:   newRateLimiter(cfg.RateLimit, cfg.RateBurst),
@@ -172,6 +175,7 @@ func (s *Server) routeTable() []route {
 	rts = append(rts, s.orderRoutes()...)
 	rts = append(rts, s.contractRoutes()...)
 	rts = append(rts, s.invoiceDocumentRoutes()...)
+	rts = append(rts, s.kpiRoutes()...)
 	return rts
 }
 

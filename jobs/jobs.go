@@ -1,6 +1,7 @@
 // Package jobs runs Messina's background work on a River queue in the same
 // PostgreSQL: periodic maintenance (expired idempotency keys, audit
-// partitions, blob GC and scrub) and whatever the API enqueues. The queue's
+// partitions, blob GC and scrub, contract renewals, the MRR view's
+// refresh) and whatever the API enqueues. The queue's
 // tables live in the river schema, created by migrations.Up.
 package jobs
 
@@ -19,6 +20,7 @@ import (
 	"github.com/messina-oms/messina/auth"
 	"github.com/messina-oms/messina/contracts"
 	"github.com/messina-oms/messina/filestore"
+	"github.com/messina-oms/messina/kpi"
 	"github.com/messina-oms/messina/queries"
 )
 
@@ -61,8 +63,10 @@ func New(cfg Config) (*Runner, error) {
 	river.AddWorker(workers, &auditPartitionsWorker{pool: cfg.Pool})
 	river.AddWorker(workers, &auditSealWorker{pool: cfg.Pool, log: cfg.Logger})
 	river.AddWorker(workers, &renewalsWorker{contracts: contracts.New(cfg.Pool, cfg.Logger), log: cfg.Logger})
+	river.AddWorker(workers, &mrrRefreshWorker{kpi: kpi.New(cfg.Pool, cfg.Logger), log: cfg.Logger})
 	periodic := []*river.PeriodicJob{
 		every(6*time.Hour, RenewalsArgs{}),
+		every(time.Hour, MRRRefreshArgs{}),
 		every(time.Hour, PurgeIdempotencyArgs{}),
 		every(24*time.Hour, AuditPartitionsArgs{}),
 		every(time.Hour, AuditSealArgs{}),
@@ -245,5 +249,32 @@ func (w *renewalsWorker) Work(ctx context.Context, _ *river.Job[RenewalsArgs]) e
 	if n > 0 {
 		w.log.InfoContext(ctx, "contracts renewed", "terms", n)
 	}
+	return nil
+}
+
+// MRRRefreshArgs recomputes the materialized MRR view (kpi.refresh_mrr), so
+// MRR reports show contract changes and the current month within an hour.
+type MRRRefreshArgs struct{}
+
+// Kind names the job in the queue.
+func (MRRRefreshArgs) Kind() string { return "kpi_mrr_refresh" }
+
+type mrrRefreshWorker struct {
+	river.WorkerDefaults[MRRRefreshArgs]
+	kpi *kpi.Service
+	log *slog.Logger
+}
+
+// Timeout bounds a refresh: it recomputes every contract's months, which
+// takes seconds for tens of thousands of contracts, and a stuck one must not
+// hold a worker until the next.
+func (w *mrrRefreshWorker) Timeout(*river.Job[MRRRefreshArgs]) time.Duration { return 30 * time.Minute }
+
+func (w *mrrRefreshWorker) Work(ctx context.Context, _ *river.Job[MRRRefreshArgs]) error {
+	at, err := w.kpi.RefreshMRR(auth.WithPrincipal(ctx, auth.System("kpi")))
+	if err != nil {
+		return fmt.Errorf("refresh mrr: %w", err)
+	}
+	w.log.InfoContext(ctx, "mrr refreshed", "as_of", at)
 	return nil
 }

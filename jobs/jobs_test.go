@@ -123,3 +123,29 @@ func TestPeriodicSealCoversTheAuditLog(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// The MRR view is refreshed when the runner starts, then every hour.
+func TestPeriodicRefreshRecomputesMRR(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	ctx := context.Background()
+	var migrated time.Time
+	if err := db.Owner.QueryRow(ctx, "SELECT refreshed_at FROM kpi.refresh WHERE view_name = 'mrr_movement_all'").Scan(&migrated); err != nil {
+		t.Fatal(err)
+	}
+	startRunner(t, jobs.Config{Pool: db.App})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var at time.Time
+		if err := db.Owner.QueryRow(ctx, "SELECT refreshed_at FROM kpi.refresh WHERE view_name = 'mrr_movement_all'").Scan(&at); err != nil {
+			t.Fatal(err)
+		}
+		if at.After(migrated) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 30s MRR is as of %s, when it was migrated", at)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -226,3 +226,58 @@ func TestBillingRestKeepsTheFirstOfDuplicateInvoiceDocuments(t *testing.T) {
 		t.Fatalf("attachments after 00010:\n got %q\nwant %q", got, want)
 	}
 }
+
+// Views and materialized views with a site_id must not leak other sites'
+// rows either: a view runs with its owner's rights, who bypasses row-level
+// security, unless it is security_invoker; one that is not must filter with
+// core.site_visible behind a security barrier; and a materialized view,
+// which row-level security cannot cover, must be unreadable by the
+// application role.
+func TestEveryViewWithASiteIsIsolated(t *testing.T) {
+	t.Parallel()
+	dbURL := freshDatabase(t)
+	ctx := context.Background()
+	if _, err := migrations.Up(ctx, dbURL); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `
+		SELECT c.oid::regclass::text, c.relkind::text,
+		       coalesce('security_invoker=true' = ANY (c.reloptions), false),
+		       coalesce('security_barrier=true' = ANY (c.reloptions), false),
+		       c.relkind = 'v' AND pg_get_viewdef(c.oid) LIKE '%core.site_visible(%',
+		       has_table_privilege('messina_app', c.oid, 'SELECT')
+		FROM pg_class c
+		JOIN pg_namespace n ON n.oid = c.relnamespace
+		JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'site_id' AND NOT a.attisdropped
+		WHERE c.relkind IN ('v', 'm')
+		  AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'audit', 'river')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]int{}
+	for rows.Next() {
+		var view, kind string
+		var invoker, barrier, filtered, readable bool
+		if err := rows.Scan(&view, &kind, &invoker, &barrier, &filtered, &readable); err != nil {
+			t.Fatal(err)
+		}
+		kinds[kind]++
+		switch {
+		case kind == "m" && readable:
+			t.Errorf("materialized view %s has a site_id and the application role may read it", view)
+		case kind == "v" && !invoker && !(barrier && filtered):
+			t.Errorf("view %s has a site_id but is neither security_invoker nor a security barrier filtering with core.site_visible", view)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if kinds["v"] < 5 || kinds["m"] < 1 {
+		t.Fatalf("found %v views with a site_id; the query is wrong", kinds)
+	}
+}

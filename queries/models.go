@@ -1301,6 +1301,139 @@ type FilesUpload struct {
 	CreatedAt   time.Time
 }
 
+type KpiBooking struct {
+	SiteID          string
+	Currency        string
+	Month           time.Time
+	Salesperson     string
+	ProductID       uuid.UUID
+	Orders          int64
+	CancelledOrders int64
+	Amount          decimal.Decimal
+	Cost            decimal.Decimal
+	Margin          decimal.Decimal
+	MarginPct       decimal.Decimal
+	Mrr             decimal.Decimal
+}
+
+type KpiBookingLine struct {
+	OrderID     uuid.UUID
+	OrderNumber string
+	OrderLineID uuid.UUID
+	SiteID      string
+	Currency    string
+	Kind        string
+	BookedOn    time.Time
+	Month       time.Time
+	Salesperson string
+	ProductID   uuid.UUID
+	Share       decimal.Decimal
+	Amount      decimal.Decimal
+	Cost        decimal.Decimal
+	Mrr         decimal.Decimal
+}
+
+type KpiInvoiceLineCredit struct {
+	InvoiceLineID uuid.UUID
+	SiteID        string
+	ProductID     *uuid.UUID
+	Salesperson   string
+	Share         decimal.Decimal
+}
+
+type KpiMargin struct {
+	SiteID      string
+	Currency    string
+	Month       time.Time
+	Salesperson string
+	ProductID   *uuid.UUID
+	Invoiced    decimal.Decimal
+	Credited    decimal.Decimal
+	Revenue     decimal.Decimal
+	Cost        decimal.Decimal
+	Margin      decimal.Decimal
+	MarginPct   decimal.Decimal
+}
+
+type KpiMrr struct {
+	SiteID          string
+	Currency        string
+	Month           time.Time
+	OpeningMrr      decimal.Decimal
+	NewMrr          decimal.Decimal
+	ExpansionMrr    decimal.Decimal
+	ContractionMrr  decimal.Decimal
+	ChurnedMrr      decimal.Decimal
+	ReactivationMrr decimal.Decimal
+	ClosingMrr      decimal.Decimal
+	Customers       int64
+}
+
+type KpiMrrMovement struct {
+	Level           string
+	SiteID          string
+	Currency        string
+	CustomerID      uuid.UUID
+	ContractID      uuid.UUID
+	UnitID          uuid.UUID
+	Month           time.Time
+	OpeningMrr      decimal.Decimal
+	NewMrr          decimal.Decimal
+	ExpansionMrr    decimal.Decimal
+	ContractionMrr  decimal.Decimal
+	ChurnedMrr      decimal.Decimal
+	ReactivationMrr decimal.Decimal
+	ClosingMrr      decimal.Decimal
+}
+
+type KpiMrrMovementAll struct {
+	Level           string
+	SiteID          string
+	Currency        string
+	CustomerID      uuid.UUID
+	ContractID      uuid.UUID
+	UnitID          uuid.UUID
+	Month           time.Time
+	OpeningMrr      decimal.Decimal
+	NewMrr          decimal.Decimal
+	ExpansionMrr    decimal.Decimal
+	ContractionMrr  decimal.Decimal
+	ChurnedMrr      decimal.Decimal
+	ReactivationMrr decimal.Decimal
+	ClosingMrr      decimal.Decimal
+}
+
+type KpiRefresh struct {
+	ViewName    string
+	RefreshedAt time.Time
+}
+
+type KpiRevenueLine struct {
+	SiteID         string
+	Currency       string
+	OnDate         time.Time
+	Month          time.Time
+	Source         string
+	DocumentID     uuid.UUID
+	DocumentNumber *string
+	InvoiceLineID  uuid.UUID
+	ProductID      *uuid.UUID
+	Salesperson    string
+	Share          decimal.Decimal
+	Invoiced       decimal.Decimal
+	Credited       decimal.Decimal
+	Revenue        decimal.Decimal
+	Cost           decimal.Decimal
+}
+
+type KpiSalesCredit struct {
+	OrderLineID uuid.UUID
+	OrderID     uuid.UUID
+	SiteID      string
+	Salesperson string
+	Share       decimal.Decimal
+}
+
 type OrdersApproval struct {
 	ID        int64
 	OrderID   uuid.UUID
