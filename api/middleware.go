@@ -2,19 +2,17 @@ package api
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/messina-oms/messina/auth"
+	"github.com/messina-oms/messina/internal/httplog"
 )
 
 type ctxKey int
@@ -24,77 +22,40 @@ const (
 	routeKey
 )
 
-var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
-
 func requestID(ctx context.Context) string {
 	id, _ := ctx.Value(requestIDKey).(string)
 	return id
 }
-
-func newRequestID() string {
-	b := make([]byte, 12)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-// statusWriter remembers the status and size of a response.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-	bytes  int64
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	n, err := w.ResponseWriter.Write(b)
-	w.bytes += int64(n)
-	return n, err
-}
-
-// Unwrap lets http.ResponseController reach the underlying writer.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // outer is the middleware every request passes: request id, recovery,
 // access log and metrics.
 func (s *Server) outer(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := s.cfg.Now()
-		id := r.Header.Get("X-Request-Id")
-		if !requestIDPattern.MatchString(id) {
-			id = newRequestID()
-		}
+		id := httplog.RequestID(r)
 		w.Header().Set("X-Request-Id", id)
 		ctx := context.WithValue(r.Context(), requestIDKey, id)
 		routeName := new(string)
 		*routeName = "unmatched"
 		ctx = context.WithValue(ctx, routeKey, routeName)
 		r = r.WithContext(ctx)
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &httplog.StatusWriter{ResponseWriter: w}
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
 				s.log.ErrorContext(ctx, "panic", slog.String("request_id", id), slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
-				if sw.status == 0 {
+				if sw.Status == 0 {
 					s.writeError(sw, r, problem(http.StatusInternalServerError, "internal", "internal error"))
 				}
 			}
 			elapsed := s.cfg.Now().Sub(start)
-			s.metrics.observe(*routeName, r.Method, sw.status, elapsed)
+			s.metrics.observe(*routeName, r.Method, sw.Status, elapsed)
 			s.log.InfoContext(ctx, "request",
 				slog.String("request_id", id), slog.String("method", r.Method),
 				slog.String("route", *routeName), slog.String("path", r.URL.Path),
-				slog.Int("status", sw.status), slog.Int64("bytes", sw.bytes),
+				slog.Int("status", sw.Status), slog.Int64("bytes", sw.Bytes),
 				slog.Duration("duration", elapsed))
 		}()
 		next.ServeHTTP(sw, r)

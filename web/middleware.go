@@ -2,33 +2,22 @@ package web
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"runtime/debug"
 	"slices"
 
 	"github.com/messina-oms/messina/auth"
+	"github.com/messina-oms/messina/internal/httplog"
 )
 
 type ctxKey int
 
 const requestIDKey ctxKey = iota
 
-// requestIDPattern is the API's: a proxy's id is kept when it is plain.
-var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
-
 func requestID(ctx context.Context) string {
 	id, _ := ctx.Value(requestIDKey).(string)
 	return id
-}
-
-func newRequestID() string {
-	b := make([]byte, 12)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 // contentSecurityPolicy allows nothing but our own stylesheet and forms
@@ -36,42 +25,13 @@ func newRequestID() string {
 const contentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; " +
 	"frame-ancestors 'none'; base-uri 'none'"
 
-// statusWriter remembers the status and size of a response for the log.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-	bytes  int64
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	n, err := w.ResponseWriter.Write(b)
-	w.bytes += int64(n)
-	return n, err
-}
-
-// Unwrap lets http.ResponseController reach the underlying writer.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
 // outer is what every request passes: request id, security headers,
 // recovery, access log, and the cross-origin check of state-changing
 // requests.
 func (s *Server) outer(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := s.cfg.Now()
-		id := r.Header.Get("X-Request-Id")
-		if !requestIDPattern.MatchString(id) {
-			id = newRequestID()
-		}
+		id := httplog.RequestID(r)
 		h := w.Header()
 		h.Set("X-Request-Id", id)
 		h.Set("Content-Security-Policy", contentSecurityPolicy)
@@ -82,21 +42,21 @@ func (s *Server) outer(next http.Handler) http.Handler {
 		// back button after sign-out must not show them either.
 		h.Set("Cache-Control", "no-store")
 		r = r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &httplog.StatusWriter{ResponseWriter: w}
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
 				s.log.ErrorContext(r.Context(), "panic", slog.String("request_id", id), slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
-				if sw.status == 0 {
+				if sw.Status == 0 {
 					s.fail(sw, r, &pageError{Status: http.StatusInternalServerError})
 				}
 			}
 			elapsed := s.cfg.Now().Sub(start)
 			s.log.InfoContext(r.Context(), "web request",
 				slog.String("request_id", id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
-				slog.Int("status", sw.status), slog.Int64("bytes", sw.bytes), slog.Duration("duration", elapsed))
+				slog.Int("status", sw.Status), slog.Int64("bytes", sw.Bytes), slog.Duration("duration", elapsed))
 		}()
 		// A form another site makes the browser post is refused before
 		// any handler, and before authentication, runs; SameSite=Strict
