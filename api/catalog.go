@@ -57,6 +57,16 @@ func allItems[T any](items []T) list[T] {
 	return list[T]{Items: items}
 }
 
+// pageOf is the list response of one page of a service's items, each
+// turned into its JSON shape by to.
+func pageOf[T, J any](items []T, next string, to func(T) J) list[J] {
+	out := make([]J, len(items))
+	for i, x := range items {
+		out[i] = to(x)
+	}
+	return list[J]{Items: out, NextCursor: nextCursor(next)}
+}
+
 // nextCursor turns the service's cursor ("" on the last page) into the
 // list's next_cursor.
 func nextCursor(c string) *string {
@@ -407,11 +417,7 @@ func (s *Server) listCustomers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	items := make([]customerJSON, len(res.Items))
-	for i, x := range res.Items {
-		items[i] = toCustomerJSON(x)
-	}
-	return writeJSON(w, http.StatusOK, list[customerJSON]{Items: items, NextCursor: nextCursor(res.NextCursor)})
+	return writeJSON(w, http.StatusOK, pageOf(res.Items, res.NextCursor, toCustomerJSON))
 }
 
 func (s *Server) createCustomer(w http.ResponseWriter, r *http.Request) error {
@@ -560,11 +566,7 @@ func (s *Server) listProducts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	items := make([]productJSON, len(res.Items))
-	for i, x := range res.Items {
-		items[i] = toProductJSON(x)
-	}
-	return writeJSON(w, http.StatusOK, list[productJSON]{Items: items, NextCursor: nextCursor(res.NextCursor)})
+	return writeJSON(w, http.StatusOK, pageOf(res.Items, res.NextCursor, toProductJSON))
 }
 
 func (s *Server) createProduct(w http.ResponseWriter, r *http.Request) error {

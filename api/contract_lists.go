@@ -32,11 +32,7 @@ func (s *Server) listContracts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	items := make([]contractJSON, len(res.Items))
-	for i, c := range res.Items {
-		items[i] = toContractJSON(c)
-	}
-	return writeJSON(w, http.StatusOK, list[contractJSON]{Items: items, NextCursor: nextCursor(res.NextCursor)})
+	return writeJSON(w, http.StatusOK, pageOf(res.Items, res.NextCursor, toContractJSON))
 }
 
 // amendmentJSON is one immutable version of a contract; snapshot is the
@@ -70,11 +66,7 @@ func (s *Server) listContractAmendments(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		return err
 	}
-	items := make([]amendmentJSON, len(res.Items))
-	for i, a := range res.Items {
-		items[i] = toAmendmentJSON(a)
-	}
-	return writeJSON(w, http.StatusOK, list[amendmentJSON]{Items: items, NextCursor: nextCursor(res.NextCursor)})
+	return writeJSON(w, http.StatusOK, pageOf(res.Items, res.NextCursor, toAmendmentJSON))
 }
 
 // amendContract records one change of a contract as a new version: its
@@ -143,11 +135,7 @@ func (s *Server) listInvoiceRuns(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	items := make([]runJSON, len(res.Items))
-	for i, run := range res.Items {
-		items[i] = toRunJSON(run)
-	}
-	return writeJSON(w, http.StatusOK, list[runJSON]{Items: items, NextCursor: nextCursor(res.NextCursor)})
+	return writeJSON(w, http.StatusOK, pageOf(res.Items, res.NextCursor, toRunJSON))
 }
 
 // listInvoices lists the visible invoices newest issue date first, with
@@ -173,7 +161,7 @@ func (s *Server) listInvoices(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, invoiceList(res.Items, res.NextCursor))
+	return writeJSON(w, http.StatusOK, pageOf(res.Items, res.NextCursor, toInvoiceJSON))
 }
 
 // listInvoiceCreditNotes lists an invoice's credit notes in number order;
@@ -191,11 +179,7 @@ func (s *Server) listInvoiceCreditNotes(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		return err
 	}
-	items := make([]creditNoteJSON, len(res.Items))
-	for i, cn := range res.Items {
-		items[i] = toCreditNoteJSON(cn)
-	}
-	return writeJSON(w, http.StatusOK, list[creditNoteJSON]{Items: items, NextCursor: nextCursor(res.NextCursor)})
+	return writeJSON(w, http.StatusOK, pageOf(res.Items, res.NextCursor, toCreditNoteJSON))
 }
 
 func (s *Server) getCreditNote(w http.ResponseWriter, r *http.Request) error {

@@ -207,16 +207,6 @@ func toInvoiceJSON(inv contracts.Invoice) invoiceJSON {
 	return out
 }
 
-// invoiceList is a list of invoices; next is the service's cursor ("" on
-// the last page, and for a preview, which is one page).
-func invoiceList(invs []contracts.Invoice, next string) list[invoiceJSON] {
-	items := make([]invoiceJSON, len(invs))
-	for i, inv := range invs {
-		items[i] = toInvoiceJSON(inv)
-	}
-	return list[invoiceJSON]{Items: items, NextCursor: nextCursor(next)}
-}
-
 type creditNoteJSON struct {
 	ID            uuid.UUID            `json:"id"`
 	InvoiceID     uuid.UUID            `json:"invoice_id"`
@@ -440,7 +430,7 @@ func (s *Server) previewInvoiceRun(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, invoiceList(invs, ""))
+	return writeJSON(w, http.StatusOK, pageOf(invs, "", toInvoiceJSON))
 }
 
 // runStep moves a run through one step of its lifecycle (prepare,
@@ -474,7 +464,7 @@ func (s *Server) listRunInvoices(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, invoiceList(res.Items, res.NextCursor))
+	return writeJSON(w, http.StatusOK, pageOf(res.Items, res.NextCursor, toInvoiceJSON))
 }
 
 func (s *Server) getInvoice(w http.ResponseWriter, r *http.Request) error {

@@ -244,11 +244,7 @@ func (s *Server) listOrders(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	items := make([]orderJSON, len(res.Items))
-	for i, o := range res.Items {
-		items[i] = toOrderJSON(o, false)
-	}
-	return writeJSON(w, http.StatusOK, list[orderJSON]{Items: items, NextCursor: nextCursor(res.NextCursor)})
+	return writeJSON(w, http.StatusOK, pageOf(res.Items, res.NextCursor, func(o orders.Order) orderJSON { return toOrderJSON(o, false) }))
 }
 
 func (s *Server) getOrder(w http.ResponseWriter, r *http.Request) error {
