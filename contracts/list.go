@@ -2,21 +2,20 @@ package contracts
 
 import (
 	"context"
-	"encoding/base64"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/messina-oms/messina/keyset"
 	"github.com/messina-oms/messina/queries"
 )
 
 // List limits: a page holds DefaultLimit items unless asked otherwise, and
 // never more than MaxLimit.
 const (
-	DefaultLimit = 50
-	MaxLimit     = 500
+	DefaultLimit = keyset.DefaultLimit
+	MaxLimit     = keyset.MaxLimit
 )
 
 // Page is one page of a list. NextCursor, passed back as a filter's
@@ -55,71 +54,29 @@ type InvoiceFilter struct {
 	Cursor     string
 }
 
-func limit(n int) int32 {
-	switch {
-	case n <= 0:
-		return DefaultLimit
-	case n > MaxLimit:
-		return MaxLimit
-	}
-	return int32(n)
-}
-
-// Cursors are opaque to clients: base64url of the keyset values of the
-// last item of a page, separated by a NUL (which no key contains).
-
-func encodeCursor(parts ...string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strings.Join(parts, "\x00")))
-}
-
 func badCursor() error { return validation("cursor", "is not a cursor this list returned") }
 
 func decodeCursor(cursor string, n int) ([]string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(cursor)
-	if err == nil {
-		if parts := strings.Split(string(b), "\x00"); len(parts) == n {
-			return parts, nil
-		}
+	if key, ok := keyset.Decode(cursor, n); ok {
+		return key, nil
 	}
 	return nil, badCursor()
 }
 
-// timeIDCursor is the key of lists newest first: a time and an id.
-func timeIDCursor(t time.Time, id uuid.UUID) string {
-	return encodeCursor(t.UTC().Format(time.RFC3339Nano), id.String())
-}
-
 func decodeTimeIDCursor(cursor string) (*time.Time, *uuid.UUID, error) {
-	if cursor == "" {
-		return nil, nil, nil
+	if t, id, ok := keyset.DecodeTimeID(cursor); ok {
+		return t, id, nil
 	}
-	parts, err := decodeCursor(cursor, 2)
-	if err != nil {
-		return nil, nil, err
-	}
-	t, terr := time.Parse(time.RFC3339Nano, parts[0])
-	id, ierr := uuid.Parse(parts[1])
-	if terr != nil || ierr != nil {
-		return nil, nil, badCursor()
-	}
-	return &t, &id, nil
+	return nil, nil, badCursor()
 }
 
 // decodeIntCursor reads a cursor of one integer key (a version, a seq);
 // "" is 0, before the first.
 func decodeIntCursor(cursor string) (int64, error) {
-	if cursor == "" {
-		return 0, nil
+	if n, ok := keyset.DecodeInt(cursor); ok {
+		return n, nil
 	}
-	parts, err := decodeCursor(cursor, 1)
-	if err != nil {
-		return 0, err
-	}
-	n, err := strconv.ParseInt(parts[0], 10, 64)
-	if err != nil || n < 0 {
-		return 0, badCursor()
-	}
-	return n, nil
+	return 0, badCursor()
 }
 
 // page cuts rows fetched with limit n+1 to n items and, when there was an
@@ -151,7 +108,7 @@ func (s *Service) ListContracts(ctx context.Context, f ContractFilter) (Page[Con
 	if p.AfterCreatedAt, p.AfterID, err = decodeTimeIDCursor(f.Cursor); err != nil {
 		return Page[Contract]{}, err
 	}
-	n := limit(f.Limit)
+	n := keyset.Limit(f.Limit)
 	p.MaxRows = n + 1
 	var out Page[Contract]
 	err = s.inTx(ctx, func(q *queries.Queries) error {
@@ -159,7 +116,7 @@ func (s *Service) ListContracts(ctx context.Context, f ContractFilter) (Page[Con
 		if err != nil {
 			return translate(err, CodeContractNotFound)
 		}
-		out = page(rows, n, contractFrom, func(r queries.ContractsContract) string { return timeIDCursor(r.CreatedAt, r.ID) })
+		out = page(rows, n, contractFrom, func(r queries.ContractsContract) string { return keyset.TimeID(r.CreatedAt, r.ID) })
 		// The lines of the whole page in one query.
 		ids := make([]uuid.UUID, len(out.Items))
 		byID := make(map[uuid.UUID]*Contract, len(out.Items))
@@ -189,7 +146,7 @@ func (s *Service) AmendmentPage(ctx context.Context, contractID uuid.UUID, curso
 	if err != nil || after > int64(^uint32(0)>>1) {
 		return Page[Amendment]{}, badCursor()
 	}
-	n := limit(lim)
+	n := keyset.Limit(lim)
 	var out Page[Amendment]
 	err = s.inTx(ctx, func(q *queries.Queries) error {
 		if _, err := q.ContractGet(ctx, contractID); err != nil {
@@ -200,7 +157,7 @@ func (s *Service) AmendmentPage(ctx context.Context, contractID uuid.UUID, curso
 			return translate(err, CodeContractNotFound)
 		}
 		out = page(rows, n, amendmentFrom, func(r queries.ContractsAmendment) string {
-			return encodeCursor(strconv.Itoa(int(r.Version)))
+			return keyset.Encode(strconv.Itoa(int(r.Version)))
 		})
 		return nil
 	})
@@ -222,7 +179,7 @@ func (s *Service) ListRuns(ctx context.Context, f RunFilter) (Page[Run], error) 
 	if p.AfterCreatedAt, p.AfterID, err = decodeTimeIDCursor(f.Cursor); err != nil {
 		return Page[Run]{}, err
 	}
-	n := limit(f.Limit)
+	n := keyset.Limit(f.Limit)
 	p.MaxRows = n + 1
 	var out Page[Run]
 	err = s.inTx(ctx, func(q *queries.Queries) error {
@@ -230,7 +187,7 @@ func (s *Service) ListRuns(ctx context.Context, f RunFilter) (Page[Run], error) 
 		if err != nil {
 			return translate(err, CodeRunNotFound)
 		}
-		out = page(rows, n, runFrom, func(r queries.BillingInvoiceRun) string { return timeIDCursor(r.CreatedAt, r.ID) })
+		out = page(rows, n, runFrom, func(r queries.BillingInvoiceRun) string { return keyset.TimeID(r.CreatedAt, r.ID) })
 		return nil
 	})
 	return out, err
@@ -263,7 +220,7 @@ func (s *Service) ListInvoices(ctx context.Context, f InvoiceFilter) (Page[Invoi
 		}
 		p.AfterIssueDate, p.AfterID = &d, &id
 	}
-	n := limit(f.Limit)
+	n := keyset.Limit(f.Limit)
 	p.MaxRows = n + 1
 	var out Page[Invoice]
 	err := s.inTx(ctx, func(q *queries.Queries) error {
@@ -272,7 +229,7 @@ func (s *Service) ListInvoices(ctx context.Context, f InvoiceFilter) (Page[Invoi
 			return translate(err, CodeInvoiceNotFound)
 		}
 		out = page(rows, n, invoiceFrom, func(r queries.BillingInvoice) string {
-			return encodeCursor(r.IssueDate.Format(time.DateOnly), r.ID.String())
+			return keyset.Encode(r.IssueDate.Format(time.DateOnly), r.ID.String())
 		})
 		return addInvoiceLines(ctx, q, out.Items)
 	})
@@ -296,7 +253,7 @@ func (s *Service) RunInvoicePage(ctx context.Context, runID uuid.UUID, cursor st
 		}
 		p.AfterSeq, p.AfterID = &seq, &id
 	}
-	n := limit(lim)
+	n := keyset.Limit(lim)
 	p.MaxRows = n + 1
 	var out Page[Invoice]
 	err := s.inTx(ctx, func(q *queries.Queries) error {
@@ -312,7 +269,7 @@ func (s *Service) RunInvoicePage(ctx context.Context, runID uuid.UUID, cursor st
 			if r.Seq != nil {
 				seq = *r.Seq
 			}
-			return encodeCursor(strconv.FormatInt(seq, 10), r.ID.String())
+			return keyset.Encode(strconv.FormatInt(seq, 10), r.ID.String())
 		})
 		return addInvoiceLines(ctx, q, out.Items)
 	})
@@ -361,7 +318,7 @@ func (s *Service) InvoiceCreditNotes(ctx context.Context, invoiceID uuid.UUID, c
 	if err != nil {
 		return Page[CreditNote]{}, err
 	}
-	n := limit(lim)
+	n := keyset.Limit(lim)
 	var out Page[CreditNote]
 	err = s.inTx(ctx, func(q *queries.Queries) error {
 		if _, err := q.InvoiceGet(ctx, invoiceID); err != nil {
@@ -372,7 +329,7 @@ func (s *Service) InvoiceCreditNotes(ctx context.Context, invoiceID uuid.UUID, c
 			return translate(err, CodeInvoiceNotFound)
 		}
 		out = page(rows, n, creditNoteFrom, func(r queries.BillingCreditNote) string {
-			return encodeCursor(strconv.FormatInt(r.Seq, 10))
+			return keyset.Encode(strconv.FormatInt(r.Seq, 10))
 		})
 		ids := make([]uuid.UUID, len(out.Items))
 		byID := make(map[uuid.UUID]*CreditNote, len(out.Items))

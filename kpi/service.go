@@ -2,8 +2,7 @@ package kpi
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"regexp"
@@ -17,6 +16,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/messina-oms/messina/auth"
+	"github.com/messina-oms/messina/keyset"
 	"github.com/messina-oms/messina/queries"
 )
 
@@ -50,7 +50,7 @@ func (s *Service) Bookings(ctx context.Context, f Filter) (Page[Booking], error)
 	p := queries.KPIBookingListParams{
 		ByMonth: g[ByMonth], BySite: g[BySite], BySalesperson: g[BySalesperson], ByProduct: g[ByProduct],
 		SiteID: nonEmpty(f.Site), Currency: nonEmpty(f.Currency), Salesperson: nonEmpty(f.Salesperson), ProductID: f.ProductID,
-		FromMonth: f.From.datePtr(), ToMonth: f.To.datePtr(), After: after, MaxRows: limit(f.Limit) + 1,
+		FromMonth: f.From.datePtr(), ToMonth: f.To.datePtr(), After: after, MaxRows: keyset.Limit(f.Limit) + 1,
 	}
 	var rows []queries.KPIBookingListRow
 	if err := auth.InQueries(ctx, s.pool, func(q *queries.Queries) error {
@@ -81,7 +81,7 @@ func (s *Service) Margin(ctx context.Context, f Filter) (Page[Margin], error) {
 	p := queries.KPIMarginListParams{
 		ByMonth: g[ByMonth], BySite: g[BySite], BySalesperson: g[BySalesperson], ByProduct: g[ByProduct],
 		SiteID: nonEmpty(f.Site), Currency: nonEmpty(f.Currency), Salesperson: nonEmpty(f.Salesperson), ProductID: f.ProductID,
-		FromMonth: f.From.datePtr(), ToMonth: f.To.datePtr(), After: after, MaxRows: limit(f.Limit) + 1,
+		FromMonth: f.From.datePtr(), ToMonth: f.To.datePtr(), After: after, MaxRows: keyset.Limit(f.Limit) + 1,
 	}
 	var rows []queries.KPIMarginListRow
 	if err := auth.InQueries(ctx, s.pool, func(q *queries.Queries) error {
@@ -116,7 +116,7 @@ func (s *Service) MRR(ctx context.Context, f MRRFilter) (MRRPage, error) {
 	p := queries.KPIMRRListParams{
 		Level: string(f.Level), ByMonth: g[ByMonth], BySite: g[BySite], ByCustomer: g[ByCustomer], ByContract: g[ByContract],
 		SiteID: nonEmpty(f.Site), Currency: nonEmpty(f.Currency), CustomerID: f.CustomerID,
-		FromMonth: f.From.datePtr(), ToMonth: f.To.datePtr(), After: after, MaxRows: limit(f.Limit) + 1,
+		FromMonth: f.From.datePtr(), ToMonth: f.To.datePtr(), After: after, MaxRows: keyset.Limit(f.Limit) + 1,
 	}
 	var out MRRPage
 	var rows []queries.KPIMRRListRow
@@ -252,32 +252,15 @@ func (f Filter) check(allowed []Dimension) (map[Dimension]bool, []string, fieldE
 	return g, after, fe
 }
 
-// Cursors are opaque to clients: base64url of the JSON array of the sort
-// key of a page's last row.
-func encodeCursor(key []string) string {
-	b, _ := json.Marshal(key) // a []string always marshals
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
+// decodeCursor reads the sort key of the last row of the previous page; ""
+// is the first page.
 func decodeCursor(c string) ([]string, error) {
 	if c == "" {
 		return nil, nil
 	}
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
-		return nil, err
-	}
-	var key []string
-	if err := json.Unmarshal(b, &key); err != nil {
-		return nil, err
-	}
-	if len(key) != sortKeyLen {
-		return nil, fmt.Errorf("cursor has %d parts, want %d", len(key), sortKeyLen)
-	}
-	for _, k := range key {
-		if !text(k) {
-			return nil, fmt.Errorf("cursor part %q is not text", k)
-		}
+	key, ok := keyset.Decode(c, sortKeyLen)
+	if !ok {
+		return nil, errors.New("not a cursor of this report")
 	}
 	return key, nil
 }
@@ -346,7 +329,7 @@ func page[R, T any](rows []R, n int, key func(R) []string, conv func(R) (T, erro
 	out := Page[T]{Items: make([]T, 0, min(len(rows), n))}
 	for i, r := range rows {
 		if i == n {
-			out.NextCursor = encodeCursor(key(rows[i-1]))
+			out.NextCursor = keyset.Encode(key(rows[i-1])...)
 			break
 		}
 		t, err := conv(r)
@@ -371,16 +354,6 @@ func amount(d decimal.Decimal) decimal.Decimal {
 		return d.Round(2)
 	}
 	return d
-}
-
-func limit(n int) int32 {
-	switch {
-	case n <= 0:
-		return DefaultLimit
-	case n > MaxLimit:
-		return MaxLimit
-	}
-	return int32(n)
 }
 
 func nonEmpty(s string) *string {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/messina-oms/messina/keyset"
 	"github.com/shopspring/decimal"
 )
 
@@ -99,8 +100,8 @@ const (
 // List limits: a page holds DefaultLimit rows unless asked otherwise, and
 // never more than MaxLimit.
 const (
-	DefaultLimit = 50
-	MaxLimit     = 500
+	DefaultLimit = keyset.DefaultLimit
+	MaxLimit     = keyset.MaxLimit
 )
 
 // Filter selects and groups the rows of the bookings and margin reports.

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
 
+	"github.com/messina-oms/messina/keyset"
 	"github.com/messina-oms/messina/queries"
 )
 
@@ -472,7 +473,7 @@ func (s *Service) ListCustomers(ctx context.Context, f CustomerFilter) (Page[Cus
 	if err != nil {
 		return Page[Customer]{}, err
 	}
-	n := limit(f.Limit)
+	n := keyset.Limit(f.Limit)
 	var out Page[Customer]
 	err = s.inTx(ctx, func(q *queries.Queries) error {
 		rows, err := q.CustomerList(ctx, queries.CustomerListParams{
@@ -485,7 +486,7 @@ func (s *Service) ListCustomers(ctx context.Context, f CustomerFilter) (Page[Cus
 		for i, r := range rows {
 			if i == int(n) {
 				last := rows[i-1]
-				out.NextCursor = encodeCursor(last.Name, last.ID.String())
+				out.NextCursor = keyset.Encode(last.Name, last.ID.String())
 				break
 			}
 			out.Items = append(out.Items, customerFrom(r))
@@ -599,7 +600,7 @@ func (s *Service) ListProducts(ctx context.Context, f ProductFilter) (Page[Produ
 		k := queries.CoreProductKind(f.Kind)
 		kind = &k
 	}
-	n := limit(f.Limit)
+	n := keyset.Limit(f.Limit)
 	var out Page[Product]
 	err := s.inTx(ctx, func(q *queries.Queries) error {
 		rows, err := q.ProductList(ctx, queries.ProductListParams{Kind: kind, Active: f.Active, AfterSku: after, MaxRows: n + 1})
@@ -609,7 +610,7 @@ func (s *Service) ListProducts(ctx context.Context, f ProductFilter) (Page[Produ
 		out.Items = make([]Product, 0, min(len(rows), int(n)))
 		for i, r := range rows {
 			if i == int(n) {
-				out.NextCursor = encodeCursor(rows[i-1].Sku)
+				out.NextCursor = keyset.Encode(rows[i-1].Sku)
 				break
 			}
 			out.Items = append(out.Items, productFrom(r))

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
 
+	"github.com/messina-oms/messina/keyset"
 	"github.com/messina-oms/messina/queries"
 )
 
@@ -769,7 +770,7 @@ func (s *Service) ListOrders(ctx context.Context, f OrderFilter) (Page[Order], e
 	}
 	p := queries.OrderListParams{
 		SiteID: strPtr(f.SiteID), Status: status, CustomerID: f.CustomerID, Salesperson: strPtr(f.Salesperson),
-		AfterCreatedAt: afterAt, AfterID: afterID, MaxRows: limit(f.Limit) + 1,
+		AfterCreatedAt: afterAt, AfterID: afterID, MaxRows: keyset.Limit(f.Limit) + 1,
 	}
 	if f.From != nil {
 		d := date(*f.From)
@@ -790,7 +791,7 @@ func (s *Service) ListOrders(ctx context.Context, f OrderFilter) (Page[Order], e
 		for i, r := range rows {
 			if i == n {
 				last := rows[i-1]
-				out.NextCursor = encodeCursor(last.CreatedAt.UTC().Format("2006-01-02T15:04:05.999999999Z07:00"), last.ID.String())
+				out.NextCursor = keyset.TimeID(last.CreatedAt, last.ID)
 				break
 			}
 			o := orderFrom(queries.OrdersOrder{

@@ -2,24 +2,23 @@ package orders
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/messina-oms/messina/auth"
+	"github.com/messina-oms/messina/keyset"
 	"github.com/messina-oms/messina/queries"
 )
 
 // List limits: a page holds DefaultLimit items unless asked otherwise, and
 // never more than MaxLimit.
 const (
-	DefaultLimit = 50
-	MaxLimit     = 500
+	DefaultLimit = keyset.DefaultLimit
+	MaxLimit     = keyset.MaxLimit
 )
 
 // Service is the order domain's entry point. It is safe for concurrent use.
@@ -45,65 +44,31 @@ func (s *Service) inTx(ctx context.Context, fn func(q *queries.Queries) error) e
 	return auth.InQueries(ctx, s.pool, fn)
 }
 
-func limit(n int) int32 {
-	switch {
-	case n <= 0:
-		return DefaultLimit
-	case n > MaxLimit:
-		return MaxLimit
-	}
-	return int32(n)
-}
-
-// Cursors are opaque to clients: base64url of the keyset values of the
-// last item of a page, separated by a NUL (which no key contains).
-
-func encodeCursor(parts ...string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strings.Join(parts, "\x00")))
-}
-
-func decodeCursor(cursor string, n int) ([]string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(cursor)
-	if err == nil {
-		if parts := strings.Split(string(b), "\x00"); len(parts) == n {
-			return parts, nil
-		}
-	}
-	return nil, &Error{Kind: ErrValidation, Code: CodeValidation, Message: "invalid cursor",
+// badCursor is the error of a cursor this package did not make.
+func badCursor() error {
+	return &Error{Kind: ErrValidation, Code: CodeValidation, Message: "invalid cursor",
 		Fields: []FieldError{{Field: "cursor", Message: "not a cursor returned by this list"}}}
 }
 
+func decodeCursor(cursor string, n int) ([]string, error) {
+	if key, ok := keyset.Decode(cursor, n); ok {
+		return key, nil
+	}
+	return nil, badCursor()
+}
+
 func decodeTimeIDCursor(cursor string) (*time.Time, *uuid.UUID, error) {
-	if cursor == "" {
-		return nil, nil, nil
+	if t, id, ok := keyset.DecodeTimeID(cursor); ok {
+		return t, id, nil
 	}
-	parts, err := decodeCursor(cursor, 2)
-	if err != nil {
-		return nil, nil, err
-	}
-	t, terr := time.Parse(time.RFC3339Nano, parts[0])
-	id, ierr := uuid.Parse(parts[1])
-	if terr != nil || ierr != nil {
-		_, err := decodeCursor("", 2)
-		return nil, nil, err
-	}
-	return &t, &id, nil
+	return nil, nil, badCursor()
 }
 
 func decodeStringIDCursor(cursor string) (*string, *uuid.UUID, error) {
-	if cursor == "" {
-		return nil, nil, nil
+	if text, id, ok := keyset.DecodeTextID(cursor); ok {
+		return text, id, nil
 	}
-	parts, err := decodeCursor(cursor, 2)
-	if err != nil {
-		return nil, nil, err
-	}
-	id, ierr := uuid.Parse(parts[1])
-	if ierr != nil {
-		_, err := decodeCursor("", 2)
-		return nil, nil, err
-	}
-	return &parts[0], &id, nil
+	return nil, nil, badCursor()
 }
 
 func wrap(err error, what string) error {
