@@ -62,8 +62,9 @@ func (c *Config) defaults() {
 // CreateOptions are the choices of one backup.
 type CreateOptions struct {
 	// Seal seals the audit log (audit.Seal) just before the snapshot, so
-	// that a restore can verify every audit row of the backup. It writes
-	// to the database: turn it off to back up a read-only replica.
+	// that a restore can verify every audit row of the backup. Without it
+	// the rows written since the last seal are restored but not covered
+	// by the seal chain.
 	Seal bool
 }
 
@@ -151,16 +152,23 @@ func Create(ctx context.Context, cfg Config, root string, opts CreateOptions) (*
 	if _, err := tools.path("pg_restore"); err != nil {
 		return nil, err
 	}
-	schemaBefore, _, err := migrations.Version(ctx, cfg.DatabaseURL)
+	cur, err := queries.New(cfg.Pool).DatabaseCurrent(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("schema version: %s", oneLine(err))
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	if cur.Role == AppRole {
+		return nil, fmt.Errorf("connected as %s, which may not read everything: back up as the schema owner (MESSINA_OWNER_DATABASE_URL)", AppRole)
 	}
 	if opts.Seal {
 		seals, err := audit.Seal(ctx, cfg.Pool)
 		if err != nil {
-			return nil, fmt.Errorf("seal the audit log (turn sealing off to back up a read-only replica): %w", err)
+			return nil, fmt.Errorf("seal the audit log: %w", err)
 		}
 		log.Debug("audit log sealed", "seals", len(seals))
+	}
+	schemaBefore, _, err := migrations.Version(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("schema version: %s", oneLine(err))
 	}
 
 	root, err = filepath.Abs(root)

@@ -242,6 +242,9 @@ func (r *restorer) checkTarget(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("roles: %w", err)
 	}
+	if !cur.CanCreate {
+		return fmt.Errorf("%s may not create schemas in database %s: create the database with OWNER %s", cur.Role, cur.Database, r.m.Database.OwnerRole)
+	}
 	if !app.RoleExists {
 		return fmt.Errorf("role %s does not exist: create it first (CREATE ROLE %s LOGIN PASSWORD '…')", AppRole, AppRole)
 	}

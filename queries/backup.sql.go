@@ -172,18 +172,22 @@ func (q *Queries) BlobReferencedList(ctx context.Context) ([]BlobReferencedListR
 }
 
 const databaseCurrent = `-- name: DatabaseCurrent :one
-SELECT pg_catalog.current_database()::text AS database, current_user::text AS role
+SELECT pg_catalog.current_database()::text AS database, current_user::text AS role,
+       pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE')::boolean AS can_create
 `
 
 type DatabaseCurrentRow struct {
-	Database string
-	Role     string
+	Database  string
+	Role      string
+	CanCreate bool
 }
 
+// The database and role of the connection, and whether the role may
+// create schemas in the database (pg_restore must).
 func (q *Queries) DatabaseCurrent(ctx context.Context) (DatabaseCurrentRow, error) {
 	row := q.db.QueryRow(ctx, databaseCurrent)
 	var i DatabaseCurrentRow
-	err := row.Scan(&i.Database, &i.Role)
+	err := row.Scan(&i.Database, &i.Role, &i.CanCreate)
 	return i, err
 }
 

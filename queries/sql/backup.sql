@@ -57,7 +57,10 @@ ORDER BY o.rank, o.what
 LIMIT @max_rows;
 
 -- name: DatabaseCurrent :one
-SELECT pg_catalog.current_database()::text AS database, current_user::text AS role;
+-- The database and role of the connection, and whether the role may
+-- create schemas in the database (pg_restore must).
+SELECT pg_catalog.current_database()::text AS database, current_user::text AS role,
+       pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE')::boolean AS can_create;
 
 -- name: RoleCheck :one
 -- Whether the role exists and the current user may act as it (own objects
