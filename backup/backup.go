@@ -237,14 +237,11 @@ func create(ctx context.Context, cfg Config, tools *pgTools, root, dir, dumpVers
 		}
 		refs = append(refs, ref)
 	}
-	rows = nil
 	head, err := q.AuditSealLast(ctx)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("audit seal head: %w", err)
 	}
-	if err == nil {
-		m.Audit = AuditHead{LastSealID: head.ID, SealedUpto: head.UptoID, LastSealHash: hex.EncodeToString(head.Hash)}
-	}
+	m.Audit = headOf(head)
 
 	dumpPath := filepath.Join(dir, DumpFile)
 	log.Debug("pg_dump", "snapshot", snap.Snapshot, "file", dumpPath)

@@ -192,7 +192,7 @@ func (r *restorer) run(ctx context.Context, dir string) error {
 		args := []string{"--exit-on-error", "--single-transaction", "--no-password",
 			"--use-list=" + list, "--dbname=" + r.tools.conn, dumpPath}
 		if err := r.tools.run(ctx, "pg_restore", args, io.Discard); err != nil {
-			return fmt.Errorf("pg_restore: %w", err)
+			return err
 		}
 		log.Debug("database restored")
 	}
