@@ -244,3 +244,32 @@ func blobFile(dir string, content []byte) string {
 }
 
 func hexOf(content []byte) string { return hex.EncodeToString(sum(content)) }
+
+// A restore that fails after pg_restore says that the database holds the
+// backup, refuses to start over, and finishes with Resume.
+func TestRestoreFailingAfterTheDatabaseFinishesWithResume(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.attach(t, "doc.txt", []byte("resume me"), false)
+	res := b.backup(t)
+
+	dst := newSystem(t, pgtest.Empty(t))
+	cfg := dst.config(t)
+	cfg.SuperPool = dst.db.Owner // not a superuser: installing event triggers fails
+	_, err := backup.Restore(b.ctx, cfg, res.Dir, backup.RestoreOptions{})
+	var re *backup.RestoreError
+	require.ErrorAs(t, err, &re)
+	require.Equal(t, backup.StageFinish, re.Stage, err.Error())
+	require.ErrorContains(t, err, "event triggers")
+	require.ErrorContains(t, err, "--resume")
+
+	_, err = backup.Restore(b.ctx, dst.config(t), res.Dir, backup.RestoreOptions{})
+	require.ErrorAs(t, err, &re)
+	require.Equal(t, backup.StageCheck, re.Stage)
+
+	rep, err := backup.Restore(b.ctx, dst.config(t), res.Dir, backup.RestoreOptions{Resume: true})
+	require.NoError(t, err)
+	require.True(t, rep.EventTriggers)
+	require.True(t, rep.Audit.OK)
+	b.requireSameDocuments(t, dst)
+}
