@@ -25,7 +25,8 @@
 // never deletes a referenced blob, so every blob of the list is still in
 // the store then; each is verified against its SHA-256 while it is copied.
 // Memory stays bounded whatever the blob sizes (everything streams); the
-// list of blobs is held in memory, about 100 bytes a blob.
+// list of blobs is held in memory, a few hundred bytes a blob (Create and
+// Restore both).
 //
 // # Restore
 //
