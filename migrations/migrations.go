@@ -8,6 +8,9 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
+	"io/fs"
+	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -123,4 +126,26 @@ func provider(db *sql.DB) (*goose.Provider, error) {
 	return goose.NewProvider(goose.DialectPostgres, db, files,
 		goose.WithSessionLocker(locker),
 		goose.WithTableName("public.goose_db_version"))
+}
+
+// Latest returns the version of the newest migration this binary holds
+// (the number its file name starts with), without a database.
+func Latest() (int64, error) {
+	names, err := fs.Glob(files, "*.sql")
+	if err != nil {
+		return 0, err
+	}
+	var latest int64
+	for _, n := range names {
+		prefix, _, ok := strings.Cut(n, "_")
+		if !ok {
+			return 0, fmt.Errorf("migration %s: no version prefix", n)
+		}
+		v, err := strconv.ParseInt(prefix, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("migration %s: version %q: %w", n, prefix, err)
+		}
+		latest = max(latest, v)
+	}
+	return latest, nil
 }

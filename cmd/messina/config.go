@@ -58,7 +58,7 @@ func parseFlags(name string, args []string, extra func(fs *flag.FlagSet)) (*conf
 	fs := flag.NewFlagSet("messina "+name, flag.ContinueOnError)
 	fs.StringVar(&c.DatabaseURL, "database-url", envOr("MESSINA_DATABASE_URL", ""), "PostgreSQL URL of the application role (MESSINA_DATABASE_URL)")
 	fs.StringVar(&c.OwnerDatabaseURL, "owner-database-url", envOr("MESSINA_OWNER_DATABASE_URL", ""), "PostgreSQL URL of the schema owner, for migrations (MESSINA_OWNER_DATABASE_URL; default: the database URL)")
-	fs.StringVar(&c.SuperDatabaseURL, "super-database-url", envOr("MESSINA_SUPER_DATABASE_URL", ""), "PostgreSQL superuser URL, used by migrate only to install the audit's event triggers (MESSINA_SUPER_DATABASE_URL; optional)")
+	fs.StringVar(&c.SuperDatabaseURL, "super-database-url", envOr("MESSINA_SUPER_DATABASE_URL", ""), "PostgreSQL superuser URL, used by migrate and restore only to install the audit's event triggers (MESSINA_SUPER_DATABASE_URL; optional)")
 	fs.StringVar(&c.BlobURL, "blob-url", envOr("MESSINA_BLOB_URL", ""), "blob store: s3://bucket?endpoint=host:port&secure=false&region=… or file:///path (MESSINA_BLOB_URL)")
 	fs.StringVar(&c.Listen, "listen", envOr("MESSINA_LISTEN", "127.0.0.1:8080"), "address to listen on (MESSINA_LISTEN)")
 	fs.StringVar(&c.BootstrapToken, "bootstrap-token", envOr("MESSINA_BOOTSTRAP_TOKEN", ""), "admin token accepted at start (MESSINA_BOOTSTRAP_TOKEN)")

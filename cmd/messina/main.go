@@ -29,6 +29,8 @@ func commands() []command {
 		{"invoice-run", "bill a site up to --date: invoice-run --site UK [--date D] [--preview]", runInvoiceRun},
 		{"gc", "delete unreferenced blobs and orphan objects older than --grace", runGC},
 		{"scrub", "re-hash stored blobs; exit 1 when any is missing or corrupt", runScrub},
+		{"backup", "back up the database and its blobs: backup --dir DIR (into DIR/<UTC time>, blobs shared in DIR/blobs)", runBackup},
+		{"restore", "restore a backup into an empty database: restore --dir DIR/<time> [--resume]; restore --check verifies only", runRestore},
 		{"healthcheck", "probe a URL (default the local /readyz); exit 1 unless 200", runHealthcheck},
 	}
 }

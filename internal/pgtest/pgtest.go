@@ -38,6 +38,9 @@ type DB struct {
 	Owner *pgxpool.Pool
 	// App is a pool for AppURL.
 	App *pgxpool.Pool
+	// SuperURL connects to this database as a superuser; "" when
+	// MESSINA_SUPER_DATABASE_URL is not set.
+	SuperURL string
 }
 
 var (
@@ -69,9 +72,42 @@ func New(t testing.TB) *DB {
 	if err := createDatabase(ctx, admin, name, templateName); err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
-	db := &DB{Name: name, OwnerURL: withDatabase(ownerURL, name), AppURL: withDatabase(appURL, name)}
-	t.Cleanup(func() { dropDatabase(t, ownerURL, db) })
+	return open(t, name, ownerURL, appURL)
+}
 
+// Empty returns a new database for t with nothing in it (made from
+// template0, owned by the schema owner role), dropped when t ends: the
+// target of a restore.
+func Empty(t testing.TB) *DB {
+	t.Helper()
+	ownerURL := os.Getenv("MESSINA_OWNER_DATABASE_URL")
+	appURL := os.Getenv("MESSINA_DATABASE_URL")
+	if ownerURL == "" || appURL == "" {
+		t.Fatal("pgtest: MESSINA_OWNER_DATABASE_URL and MESSINA_DATABASE_URL are not set: run the tests with `make test` (or go run ./cmd/devenv -temp -fast -- go test ./...)")
+	}
+	ctx := context.Background()
+	name := "empty_" + randomHex(8)
+	admin, err := pgx.Connect(ctx, ownerURL)
+	if err != nil {
+		t.Fatalf("pgtest: connect: %v", err)
+	}
+	defer admin.Close(ctx)
+	if err := createDatabase(ctx, admin, name, "template0"); err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	return open(t, name, ownerURL, appURL)
+}
+
+// open connects to the new database name and drops it when t ends.
+func open(t testing.TB, name, ownerURL, appURL string) *DB {
+	t.Helper()
+	ctx := context.Background()
+	db := &DB{Name: name, OwnerURL: withDatabase(ownerURL, name), AppURL: withDatabase(appURL, name)}
+	if super := os.Getenv("MESSINA_SUPER_DATABASE_URL"); super != "" {
+		db.SuperURL = withDatabase(super, name)
+	}
+	t.Cleanup(func() { dropDatabase(t, ownerURL, db) })
+	var err error
 	if db.Owner, err = newPool(ctx, db.OwnerURL); err != nil {
 		t.Fatalf("pgtest: owner pool: %v", err)
 	}
