@@ -534,3 +534,26 @@ func TestPutNamedMakesOneAttachmentPerNameUnderConcurrency(t *testing.T) {
 	_, _, err = b.svc.PutNamed(fr, b.owner, "report.txt", filestore.Upload{Body: failIfRead{t}, Size: 10})
 	require.ErrorIs(t, err, filestore.ErrNotFound)
 }
+
+// A new attachment is inserted at latest_revision 1 with its first
+// revision: its history holds one insert, and each later revision one
+// update of latest_revision.
+func TestNewAttachmentAuditsOneInsert(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	att, _, err := b.svc.CreateAttachment(b.ctx, b.owner, "quote", textUpload("v1"))
+	require.NoError(t, err)
+	events := func(op string) int {
+		return b.count(t, `SELECT count(*) FROM audit.log WHERE table_schema = 'files' AND table_name = 'attachment'
+			AND op = $1 AND key = jsonb_build_object('id', $2::uuid)`, op, att.ID)
+	}
+	require.Equal(t, 1, events("I"))
+	require.Equal(t, 0, events("U"), "no update right after the insert")
+	require.Equal(t, 1, b.count(t, `SELECT latest_revision FROM files.attachment WHERE id = $1`, att.ID))
+
+	rev, err := b.svc.AddRevision(b.ctx, att.ID, textUpload("v2"))
+	require.NoError(t, err)
+	require.Equal(t, 2, rev.Number)
+	require.Equal(t, 1, events("U"))
+	require.Equal(t, 2, b.count(t, `SELECT latest_revision FROM files.attachment WHERE id = $1`, att.ID))
+}

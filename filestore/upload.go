@@ -67,14 +67,13 @@ func (s *Service) CreateAttachment(ctx context.Context, owner Owner, name string
 		return Attachment{}, Revision{}, fmt.Errorf("create attachment: %w", err)
 	}
 	var att Attachment
-	rev, err := s.upload(ctx, up, check, func(q *queries.Queries) (uuid.UUID, error) {
+	rev, err := s.upload(ctx, up, check, func(q *queries.Queries) (uuid.UUID, bool, error) {
 		row, err := q.AttachmentCreate(ctx, queries.AttachmentCreateParams{
 			ID: id, OwnerType: string(owner.Type), OwnerID: owner.ID, SiteID: owner.Site,
 			Name: name, CreatedBy: actor(ctx),
 		})
 		att = attachmentFromRow(row)
-		att.LatestRevision = 1
-		return id, err
+		return id, true, err
 	})
 	if err != nil {
 		return Attachment{}, Revision{}, fmt.Errorf("create attachment of %s %s: %w", owner.Type, owner.ID, err)
@@ -129,18 +128,19 @@ func (s *Service) PutNamed(ctx context.Context, owner Owner, name string, up Upl
 		return Attachment{}, Revision{}, fmt.Errorf("put attachment: %w", err)
 	}
 	var att Attachment
-	rev, err := s.upload(ctx, up, check, func(q *queries.Queries) (uuid.UUID, error) {
+	rev, err := s.upload(ctx, up, check, func(q *queries.Queries) (uuid.UUID, bool, error) {
 		if err := q.AttachmentLockName(ctx, queries.AttachmentLockNameParams{OwnerType: string(owner.Type), OwnerID: owner.ID, Name: name}); err != nil {
-			return uuid.Nil, err
+			return uuid.Nil, false, err
 		}
 		row, err := q.AttachmentGetByName(ctx, queries.AttachmentGetByNameParams{OwnerType: string(owner.Type), OwnerID: owner.ID, Name: name})
-		if errors.Is(err, pgx.ErrNoRows) {
+		created := errors.Is(err, pgx.ErrNoRows)
+		if created {
 			row, err = q.AttachmentCreate(ctx, queries.AttachmentCreateParams{
 				ID: newID, OwnerType: string(owner.Type), OwnerID: owner.ID, SiteID: owner.Site, Name: name, CreatedBy: actor(ctx),
 			})
 		}
 		att = attachmentFromRow(row)
-		return row.ID, err
+		return row.ID, created, err
 	})
 	if err != nil {
 		return Attachment{}, Revision{}, fmt.Errorf("put attachment %q of %s %s: %w", name, owner.Type, owner.ID, err)
@@ -160,7 +160,7 @@ func (s *Service) AddRevision(ctx context.Context, attachmentID uuid.UUID, up Up
 		_, err := q.AttachmentGet(ctx, attachmentID)
 		return err
 	}
-	rev, err := s.upload(ctx, up, check, func(*queries.Queries) (uuid.UUID, error) { return attachmentID, nil })
+	rev, err := s.upload(ctx, up, check, func(*queries.Queries) (uuid.UUID, bool, error) { return attachmentID, false, nil })
 	if err != nil {
 		return Revision{}, fmt.Errorf("add revision to %s: %w", attachmentID, err)
 	}
@@ -168,24 +168,33 @@ func (s *Service) AddRevision(ctx context.Context, attachmentID uuid.UUID, up Up
 }
 
 // upload stores the body and then, in one transaction, records the blob,
-// calls attach (which returns the attachment to add a revision to) and
-// creates the revision. check, when not nil, runs in the transaction that
-// pins the upload, before the body is read.
-func (s *Service) upload(ctx context.Context, up Upload, check func(*queries.Queries) error, attach func(*queries.Queries) (uuid.UUID, error)) (Revision, error) {
+// calls attach (which returns the attachment to add a revision to, and
+// whether it just created it) and creates the revision. check, when not
+// nil, runs in the transaction that pins the upload, before the body is
+// read.
+func (s *Service) upload(ctx context.Context, up Upload, check func(*queries.Queries) error, attach func(*queries.Queries) (uuid.UUID, bool, error)) (Revision, error) {
 	blob, err := s.storeBlob(ctx, up, check)
 	if err != nil {
 		return Revision{}, err
 	}
 	var rev Revision
 	err = s.record(ctx, blob, func(q *queries.Queries) error {
-		attID, err := attach(q)
+		attID, created, err := attach(q)
 		if err != nil {
 			return err
 		}
-		row, err := q.RevisionCreate(ctx, queries.RevisionCreateParams{
-			AttachmentID: attID, BlobSha256: blob.sum, Filename: SafeFilename(up.Filename),
-			ContentType: blob.contentType, Size: blob.size, Comment: up.Comment, CreatedBy: actor(ctx),
-		})
+		var row queries.FilesRevision
+		if created {
+			row, err = q.RevisionCreateFirst(ctx, queries.RevisionCreateFirstParams{
+				AttachmentID: attID, BlobSha256: blob.sum, Filename: SafeFilename(up.Filename),
+				ContentType: blob.contentType, Size: blob.size, Comment: up.Comment, CreatedBy: actor(ctx),
+			})
+		} else {
+			row, err = q.RevisionCreate(ctx, queries.RevisionCreateParams{
+				AttachmentID: attID, BlobSha256: blob.sum, Filename: SafeFilename(up.Filename),
+				ContentType: blob.contentType, Size: blob.size, Comment: up.Comment, CreatedBy: actor(ctx),
+			})
+		}
 		rev = revisionFromRow(row)
 		return err
 	})

@@ -13,8 +13,8 @@ import (
 )
 
 const attachmentCreate = `-- name: AttachmentCreate :one
-INSERT INTO files.attachment (id, owner_type, owner_id, site_id, name, created_by)
-VALUES ($1, $2, $3, $4, $5, $6)
+INSERT INTO files.attachment (id, owner_type, owner_id, site_id, name, created_by, latest_revision)
+VALUES ($1, $2, $3, $4, $5, $6, 1)
 RETURNING id, owner_type, owner_id, site_id, name, latest_revision, created_by, created_at
 `
 
@@ -27,6 +27,9 @@ type AttachmentCreateParams struct {
 	CreatedBy string
 }
 
+// An attachment is created with its first revision, in one transaction
+// (RevisionCreateFirst), so it starts at latest_revision 1: no update of
+// the new row (and no audit event of one) follows its insert.
 func (q *Queries) AttachmentCreate(ctx context.Context, arg AttachmentCreateParams) (FilesAttachment, error) {
 	row := q.db.QueryRow(ctx, attachmentCreate,
 		arg.ID,
@@ -659,6 +662,51 @@ func (q *Queries) RevisionCreate(ctx context.Context, arg RevisionCreateParams) 
 		arg.CreatedBy,
 		arg.RestoredFrom,
 		arg.AttachmentID,
+	)
+	var i FilesRevision
+	err := row.Scan(
+		&i.AttachmentID,
+		&i.Number,
+		&i.BlobSha256,
+		&i.Filename,
+		&i.ContentType,
+		&i.Size,
+		&i.Comment,
+		&i.CreatedBy,
+		&i.CreatedAt,
+		&i.RestoredFrom,
+		&i.PrevHash,
+		&i.Hash,
+	)
+	return i, err
+}
+
+const revisionCreateFirst = `-- name: RevisionCreateFirst :one
+INSERT INTO files.revision (attachment_id, number, blob_sha256, filename, content_type, size, comment, created_by)
+VALUES ($1, 1, $2, $3, $4, $5, $6, $7)
+RETURNING attachment_id, number, blob_sha256, filename, content_type, size, comment, created_by, created_at, restored_from, prev_hash, hash
+`
+
+type RevisionCreateFirstParams struct {
+	AttachmentID uuid.UUID
+	BlobSha256   []byte
+	Filename     string
+	ContentType  string
+	Size         int64
+	Comment      string
+	CreatedBy    string
+}
+
+// Revision 1 of an attachment AttachmentCreate made in this transaction.
+func (q *Queries) RevisionCreateFirst(ctx context.Context, arg RevisionCreateFirstParams) (FilesRevision, error) {
+	row := q.db.QueryRow(ctx, revisionCreateFirst,
+		arg.AttachmentID,
+		arg.BlobSha256,
+		arg.Filename,
+		arg.ContentType,
+		arg.Size,
+		arg.Comment,
+		arg.CreatedBy,
 	)
 	var i FilesRevision
 	err := row.Scan(

@@ -149,8 +149,11 @@ SELECT * FROM files.upload WHERE key = @key FOR UPDATE;
 DELETE FROM files.upload WHERE pinned_until < now();
 
 -- name: AttachmentCreate :one
-INSERT INTO files.attachment (id, owner_type, owner_id, site_id, name, created_by)
-VALUES (@id, @owner_type, @owner_id, @site_id, @name, @created_by)
+-- An attachment is created with its first revision, in one transaction
+-- (RevisionCreateFirst), so it starts at latest_revision 1: no update of
+-- the new row (and no audit event of one) follows its insert.
+INSERT INTO files.attachment (id, owner_type, owner_id, site_id, name, created_by, latest_revision)
+VALUES (@id, @owner_type, @owner_id, @site_id, @name, @created_by, 1)
 RETURNING *;
 
 -- name: AttachmentGet :one
@@ -191,6 +194,12 @@ INSERT INTO files.revision (attachment_id, number, blob_sha256, filename, conten
 SELECT a.id, a.latest_revision, @blob_sha256, @filename, @content_type, @size,
        @comment, @created_by, sqlc.narg('restored_from')
 FROM a
+RETURNING *;
+
+-- name: RevisionCreateFirst :one
+-- Revision 1 of an attachment AttachmentCreate made in this transaction.
+INSERT INTO files.revision (attachment_id, number, blob_sha256, filename, content_type, size, comment, created_by)
+VALUES (@attachment_id, 1, @blob_sha256, @filename, @content_type, @size, @comment, @created_by)
 RETURNING *;
 
 -- name: RevisionGet :one
