@@ -161,12 +161,15 @@ var templateFuncs = template.FuncMap{
 }
 
 // amount shows money with at least two decimals ("12.50"), and more when
-// the stored value has them.
+// the value needs them ("8.3325"); zeros a column's scale adds say nothing
+// ("120.0000" of a contract's unit price is "120.00").
 func amount(d decimal.Decimal) string {
-	if d.Exponent() < -2 {
-		return d.String()
+	for places := int32(2); places < -d.Exponent(); places++ {
+		if d.Round(places).Equal(d) {
+			return d.StringFixed(places)
+		}
 	}
-	return d.StringFixed(2)
+	return d.StringFixed(max(2, -d.Exponent()))
 }
 
 func pct(d decimal.NullDecimal) string {
