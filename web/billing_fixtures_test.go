@@ -13,15 +13,21 @@ func date(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0
 
 func ptr[T any](v T) *T { return &v }
 
-// booked makes an order of c with lines and books it: within the approval
-// thresholds, submitting approves it at once.
+// booked makes an order of c by ana with lines and books it: within the
+// approval thresholds, submitting approves it at once.
 func (b *testBundle) booked(t *testing.T, c orders.Customer, lines ...orders.LineInput) orders.Order {
+	t.Helper()
+	return b.bookedBy(t, c, "ana", lines...)
+}
+
+// bookedBy is booked for an order of salesperson.
+func (b *testBundle) bookedBy(t *testing.T, c orders.Customer, salesperson string, lines ...orders.LineInput) orders.Order {
 	t.Helper()
 	entity := b.ukEntity
 	if c.SiteID == "FR" {
 		entity = b.frEntity
 	}
-	o, err := b.orders.CreateOrder(b.admin, orders.OrderInput{CustomerID: c.ID, LegalEntityID: entity.ID, Salesperson: "ana", Lines: lines})
+	o, err := b.orders.CreateOrder(b.admin, orders.OrderInput{CustomerID: c.ID, LegalEntityID: entity.ID, Salesperson: salesperson, Lines: lines})
 	must(t, err)
 	o, err = b.orders.Transition(b.admin, o.ID, orders.StatusSubmitted, o.Version, "")
 	must(t, err)
@@ -42,9 +48,14 @@ func (b *testBundle) fibreLine(qty string) orders.LineInput {
 func (b *testBundle) contract(t *testing.T, c orders.Customer, qty string, start time.Time) contracts.Contract {
 	t.Helper()
 	o := b.booked(t, c, b.fibreLine(qty))
-	k, err := b.contracts.CreateFromOrder(b.admin, o.ID, contracts.Terms{StartDate: &start})
+	k, err := b.contracts.CreateFromOrder(b.admin, o.ID, startingOn(start))
 	must(t, err)
 	return k
+}
+
+// startingOn are the site's terms for a contract starting on start.
+func startingOn(start time.Time) contracts.Terms {
+	return contracts.Terms{StartDate: &start}
 }
 
 // postedRun plans, prepares, approves and posts a run of site on day and
