@@ -100,7 +100,7 @@ func TestContractsRunsAndInvoicesListFilterAndPage(t *testing.T) {
 	if got := br.get("/invoice-runs?site=FR").rows(t, "runs"); len(got) != 1 || got[0][2] != "planned" {
 		t.Fatalf("FR runs %v", got)
 	}
-	if p := br.get("/invoice-runs/" + frRun.ID.String()).wantStatus(t, http.StatusOK); !strings.Contains(text(p.mustID(t, "invoices")), "No invoices yet") {
+	if p := br.get("/invoice-runs/"+frRun.ID.String()).wantStatus(t, http.StatusOK); !strings.Contains(text(p.mustID(t, "invoices")), "No invoices yet") {
 		t.Fatalf("planned run: %s", text(p.mustID(t, "invoices")))
 	}
 

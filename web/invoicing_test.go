@@ -133,7 +133,7 @@ func TestBillersPlanPreviewPrepareApproveAndPostARunThroughForms(t *testing.T) {
 
 	// Post: numbered invoices, in customer name order.
 	staff.post(runPath+"/post", url.Values{"confirm": {"yes"}}).wantStatus(t, http.StatusSeeOther)
-	p = staff.get(runPath + "?msg=post").wantStatus(t, http.StatusOK)
+	p = staff.get(runPath+"?msg=post").wantStatus(t, http.StatusOK)
 	rows := p.rows(t, "invoices")
 	if !strings.Contains(text(p.Doc), "its invoices are numbered") || len(rows) != 2 ||
 		!slices.Equal(rows[0], []string{"MUK-2025-000001", "Acme Ltd", "posted", "2025-03-31", "2025-04-30", "1", "240.00 GBP", "48.00 GBP", "288.00 GBP"}) ||
@@ -328,7 +328,7 @@ func TestDocumentsOfAnIncompleteOrDraftInvoiceAreRefusedByName(t *testing.T) {
 	must(t, err)
 	drafts, err := b.contracts.RunInvoices(b.admin, run.ID)
 	must(t, err)
-	p := staff.get("/invoices/" + drafts[0].ID.String()).wantStatus(t, http.StatusOK)
+	p := staff.get("/invoices/"+drafts[0].ID.String()).wantStatus(t, http.StatusOK)
 	if p.title() != "Draft invoice draft" || byID(p.Doc, "render") != nil || byID(p.Doc, "credit") != nil {
 		t.Fatalf("draft page: %q forms %v", p.title(), p.postActions())
 	}
