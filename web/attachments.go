@@ -33,6 +33,9 @@ type attachmentPageData struct {
 	DiffFrom, DiffTo int
 	// Truncated says that older revisions exist beyond the list.
 	Truncated bool
+	// Rendered says that the revisions are made by rendering their owner
+	// (an invoice's documents), never by hand: no upload or restore.
+	Rendered  bool
 	MaxUpload int64
 }
 
@@ -71,7 +74,7 @@ func (s *Server) attachmentPage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	d := attachmentPageData{Attachment: a, Owner: ownerOfAttachment(a), MaxUpload: s.cfg.MaxUploadBytes,
-		Truncated: a.LatestRevision > maxListedRevisions}
+		Truncated: a.LatestRevision > maxListedRevisions, Rendered: rendered(a)}
 	for _, rv := range revs {
 		d.Numbers = append(d.Numbers, rv.Number)
 	}
@@ -82,6 +85,27 @@ func (s *Server) attachmentPage(w http.ResponseWriter, r *http.Request) error {
 		d.DiffFrom = d.Numbers[max(n-2, 0)]
 	}
 	return s.render(w, r, http.StatusOK, "attachment", a.Name, d)
+}
+
+// rendered says whether an attachment's revisions come from rendering its
+// owner: an invoice's documents show the posted invoice, so the UI lets
+// them change only by rendering again, never by an upload or a restore.
+func rendered(a filestore.Attachment) bool {
+	return a.Owner.Type == filestore.OwnerInvoice
+}
+
+// handMade refuses an upload or restore of a rendered attachment, before
+// the body is read; another site's attachment is 404 as elsewhere.
+func (s *Server) handMade(ctx context.Context, id uuid.UUID) error {
+	a, err := s.files.GetAttachment(ctx, id)
+	if err != nil {
+		return err
+	}
+	if rendered(a) {
+		return &pageError{Status: http.StatusConflict, Title: "Rendered from the invoice",
+			Detail: "An invoice's documents change only by rendering them again from the invoice's page."}
+	}
+	return nil
 }
 
 // maxFieldBytes bounds each text field of an upload form (the comment
@@ -181,6 +205,9 @@ func (s *Server) addRevision(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := s.handMade(r.Context(), id); err != nil {
+		return err
+	}
 	fields, part, err := uploadForm(r)
 	if err != nil {
 		return err
@@ -196,6 +223,9 @@ func (s *Server) addRevision(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) restore(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
+		return err
+	}
+	if err := s.handMade(r.Context(), id); err != nil {
 		return err
 	}
 	if err := r.ParseForm(); err != nil {

@@ -266,8 +266,16 @@ func TestInvoicePageRendersDownloadableDocumentsAndCreditsInFull(t *testing.T) {
 	if err != nil || len(atts) != 3 {
 		t.Fatalf("attachments %v %v", atts, err)
 	}
-	if ap := staff.get("/attachments/" + atts[0].ID.String()); !slices.Contains(ap.links(), path) {
-		t.Fatalf("a document's page does not link to its invoice: %v", ap.links())
+	// A document changes only by rendering: no upload or restore, by form
+	// or by hand.
+	docPath := "/attachments/" + atts[0].ID.String()
+	if ap := staff.get(docPath); !slices.Contains(ap.links(), path) || byID(ap.Doc, "rendered") == nil || len(ap.postActions()) != 0 {
+		t.Fatalf("a document's page: links %v, forms %v", ap.links(), ap.postActions())
+	}
+	staff.upload(docPath+"/revisions", nil, file{name: "invoice.pdf", contentType: "application/pdf", content: []byte("%PDF-1.4 forged")}).wantStatus(t, http.StatusConflict)
+	staff.post(docPath+"/restore", url.Values{"revision": {"1"}}).wantStatus(t, http.StatusConflict)
+	if a, err := b.files.GetAttachment(b.admin, atts[0].ID); err != nil || a.LatestRevision != 2 {
+		t.Fatalf("a hand-made revision of a document: %v %v", a.LatestRevision, err)
 	}
 
 	// Credit in full: a numbered credit note, the invoice void.
