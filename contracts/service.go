@@ -80,6 +80,22 @@ func (s *Service) Contract(ctx context.Context, id uuid.UUID) (Contract, error) 
 	return c, err
 }
 
+// OrderContracts returns the visible contracts holding lines of an order,
+// without their lines, in number order: the one made from it, or under the
+// site rule per_customer the customer's contract its lines joined. None
+// when the order has no contract (yet) or is not visible.
+func (s *Service) OrderContracts(ctx context.Context, orderID uuid.UUID) ([]Contract, error) {
+	var out []Contract
+	err := s.inTx(ctx, func(q *queries.Queries) error {
+		rows, err := q.ContractListByOrder(ctx, orderID)
+		for _, r := range rows {
+			out = append(out, contractFrom(r))
+		}
+		return translate(err, CodeOrderNotFound)
+	})
+	return out, err
+}
+
 // AmendTerms changes a contract's terms (nil keeps a term) as a new
 // version effective on effective; BillingTiming and StartDate are ignored.
 // ErrConflict (CodeInvalidState) when the contract has ended.

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"io"
 	"mime/multipart"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
 	"github.com/messina-oms/messina/filestore"
@@ -22,9 +24,8 @@ const maxListedRevisions = 1000
 // first, with what may be done to them.
 type attachmentPageData struct {
 	Attachment filestore.Attachment
-	// OwnerURL is the page of the record the attachment belongs to, when
-	// the UI has one (orders).
-	OwnerURL  string
+	// Owner links the record the attachment belongs to.
+	Owner     ownerLink
 	Revisions []filestore.Revision
 	// Numbers are the revision numbers, oldest first, for the diff form.
 	Numbers []int
@@ -32,14 +33,30 @@ type attachmentPageData struct {
 	DiffFrom, DiffTo int
 	// Truncated says that older revisions exist beyond the list.
 	Truncated bool
+	// Rendered says that the revisions are made by rendering their owner
+	// (an invoice's documents), never by hand: no upload or restore.
+	Rendered  bool
 	MaxUpload int64
 }
 
-func ownerURL(a filestore.Attachment) string {
-	if a.Owner.Type == filestore.OwnerOrder {
-		return "/orders/" + a.Owner.ID.String()
+// ownerLink is the record an attachment belongs to as the breadcrumbs
+// show it: the list of its kind and its own page.
+type ownerLink struct {
+	ListURL, ListName string
+	URL, Name         string
+}
+
+func ownerOfAttachment(a filestore.Attachment) ownerLink {
+	id := a.Owner.ID.String()
+	switch a.Owner.Type {
+	case filestore.OwnerOrder:
+		return ownerLink{ListURL: "/orders", ListName: "Orders", URL: "/orders/" + id, Name: "the order"}
+	case filestore.OwnerContract:
+		return ownerLink{ListURL: "/contracts", ListName: "Contracts", URL: "/contracts/" + id, Name: "the contract"}
+	case filestore.OwnerInvoice:
+		return ownerLink{ListURL: "/invoices", ListName: "Invoices", URL: "/invoices/" + id, Name: "the invoice"}
 	}
-	return ""
+	return ownerLink{ListURL: "/orders", ListName: "Orders"}
 }
 
 func (s *Server) attachmentPage(w http.ResponseWriter, r *http.Request) error {
@@ -56,8 +73,8 @@ func (s *Server) attachmentPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	d := attachmentPageData{Attachment: a, OwnerURL: ownerURL(a), MaxUpload: s.cfg.MaxUploadBytes,
-		Truncated: a.LatestRevision > maxListedRevisions}
+	d := attachmentPageData{Attachment: a, Owner: ownerOfAttachment(a), MaxUpload: s.cfg.MaxUploadBytes,
+		Truncated: a.LatestRevision > maxListedRevisions, Rendered: rendered(a)}
 	for _, rv := range revs {
 		d.Numbers = append(d.Numbers, rv.Number)
 	}
@@ -68,6 +85,27 @@ func (s *Server) attachmentPage(w http.ResponseWriter, r *http.Request) error {
 		d.DiffFrom = d.Numbers[max(n-2, 0)]
 	}
 	return s.render(w, r, http.StatusOK, "attachment", a.Name, d)
+}
+
+// rendered says whether an attachment's revisions come from rendering its
+// owner: an invoice's documents show the posted invoice, so the UI lets
+// them change only by rendering again, never by an upload or a restore.
+func rendered(a filestore.Attachment) bool {
+	return a.Owner.Type == filestore.OwnerInvoice
+}
+
+// handMade refuses an upload or restore of a rendered attachment, before
+// the body is read; another site's attachment is 404 as elsewhere.
+func (s *Server) handMade(ctx context.Context, id uuid.UUID) error {
+	a, err := s.files.GetAttachment(ctx, id)
+	if err != nil {
+		return err
+	}
+	if rendered(a) {
+		return &pageError{Status: http.StatusConflict, Title: "Rendered from the invoice",
+			Detail: "An invoice's documents change only by rendering them again from the invoice's page."}
+	}
+	return nil
 }
 
 // maxFieldBytes bounds each text field of an upload form (the comment
@@ -118,35 +156,56 @@ func upload(fields map[string]string, part *multipart.Part) filestore.Upload {
 		Filename: part.FileName(), Comment: strings.TrimSpace(fields["comment"])}
 }
 
-// createAttachment uploads a new document of an order as revision 1.
-func (s *Server) createAttachment(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	// Another site's order is refused as unknown before the body is read.
+// ownerOf resolves the record a new document attaches to, through the
+// domain service and so through row-level security: another site's
+// record, or none, is an error (404).
+type ownerOf func(ctx context.Context, id uuid.UUID) (filestore.Owner, error)
+
+func (s *Server) orderOwner(ctx context.Context, id uuid.UUID) (filestore.Owner, error) {
 	site, err := s.orders.OrderSite(ctx, id)
-	if err != nil {
-		return err
+	return filestore.Owner{Type: filestore.OwnerOrder, ID: id, Site: site}, err
+}
+
+func (s *Server) contractOwner(ctx context.Context, id uuid.UUID) (filestore.Owner, error) {
+	c, err := s.contracts.Contract(ctx, id)
+	return filestore.Owner{Type: filestore.OwnerContract, ID: id, Site: c.SiteID}, err
+}
+
+// createAttachment uploads a new document of the record owner resolves
+// (an order, a contract) as revision 1.
+func (s *Server) createAttachment(owner ownerOf) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		ctx := r.Context()
+		id, err := pathID(r)
+		if err != nil {
+			return err
+		}
+		// Another site's record is refused as unknown before the body is
+		// read.
+		o, err := owner(ctx, id)
+		if err != nil {
+			return err
+		}
+		fields, part, err := uploadForm(r)
+		if err != nil {
+			return err
+		}
+		a, _, err := s.files.CreateAttachment(ctx, o, strings.TrimSpace(fields["name"]), upload(fields, part))
+		if err != nil {
+			return err
+		}
+		http.Redirect(w, r, "/attachments/"+a.ID.String()+"?msg=uploaded", http.StatusSeeOther)
+		return nil
 	}
-	fields, part, err := uploadForm(r)
-	if err != nil {
-		return err
-	}
-	owner := filestore.Owner{Type: filestore.OwnerOrder, ID: id, Site: site}
-	a, _, err := s.files.CreateAttachment(ctx, owner, strings.TrimSpace(fields["name"]), upload(fields, part))
-	if err != nil {
-		return err
-	}
-	http.Redirect(w, r, "/attachments/"+a.ID.String()+"?msg=uploaded", http.StatusSeeOther)
-	return nil
 }
 
 // addRevision uploads the next revision of an attachment.
 func (s *Server) addRevision(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
+		return err
+	}
+	if err := s.handMade(r.Context(), id); err != nil {
 		return err
 	}
 	fields, part, err := uploadForm(r)
@@ -164,6 +223,9 @@ func (s *Server) addRevision(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) restore(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
+		return err
+	}
+	if err := s.handMade(r.Context(), id); err != nil {
 		return err
 	}
 	if err := r.ParseForm(); err != nil {
@@ -252,7 +314,7 @@ func (e *readErr) Read(p []byte) (int, error) {
 // diffData is the comparison of two revisions.
 type diffData struct {
 	Attachment filestore.Attachment
-	OwnerURL   string
+	Owner      ownerLink
 	Diff       filestore.Diff
 	Lines      []diffLine
 }
@@ -314,5 +376,5 @@ func (s *Server) diff(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	title := a.Name + ": revision " + strconv.Itoa(from) + " → " + strconv.Itoa(to)
-	return s.render(w, r, http.StatusOK, "diff", title, diffData{Attachment: a, OwnerURL: ownerURL(a), Diff: d, Lines: diffLines(d.Unified)})
+	return s.render(w, r, http.StatusOK, "diff", title, diffData{Attachment: a, Owner: ownerOfAttachment(a), Diff: d, Lines: diffLines(d.Unified)})
 }

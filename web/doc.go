@@ -5,9 +5,11 @@
 //
 // Staff and admins sign in with an API token pasted into a form, browse
 // and filter orders, move them through their lifecycle, and upload,
-// download, compare and restore their documents. Auditors and admins read
-// an order's audit timeline and the audit event list; auditors write
-// nothing. Every page authenticates the token on every request (a revoked
+// download, compare and restore their documents; they give notice on and
+// cancel contracts, take invoice runs from plan to post, render invoice
+// documents and credit invoices. Everyone signed in reads contracts,
+// runs, invoices and the KPI reports. Auditors and admins read an order's
+// audit timeline and the audit event list; auditors write nothing. Every page authenticates the token on every request (a revoked
 // or expired token, or a disabled user, is refused at once), honours roles
 // and site limits, and reaches PostgreSQL through the domain services,
 // whose transactions carry the principal into row-level security and the
@@ -17,7 +19,7 @@
 // the session cookie is SameSite=Strict, and every state-changing request
 // passes net/http's CrossOriginProtection.
 //
-// Handlers call orders, filestore, audit and auth directly; this package
-// must not import api/ (a sibling, not a layer below) and the domain
-// packages must never import it.
+// Handlers call orders, contracts, kpi, invoicedoc, filestore, audit and
+// auth directly; this package must not import api/ (a sibling, not a
+// layer below) and the domain packages must never import it.
 package web

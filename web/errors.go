@@ -11,7 +11,10 @@ import (
 
 	"github.com/messina-oms/messina/audit"
 	"github.com/messina-oms/messina/auth"
+	"github.com/messina-oms/messina/contracts"
 	"github.com/messina-oms/messina/filestore"
+	"github.com/messina-oms/messina/invoicedoc"
+	"github.com/messina-oms/messina/kpi"
 	"github.com/messina-oms/messina/orders"
 )
 
@@ -23,8 +26,10 @@ type pageError struct {
 	Title  string
 	Detail string
 	Fields []fieldError
-	// Allowed names what would have been accepted (order statuses).
-	Allowed []string
+	// Allowed names what would have been accepted (order statuses, or the
+	// statuses a run or invoice needs), after AllowedIntro.
+	Allowed      []string
+	AllowedIntro string
 }
 
 // fieldError names one invalid input and why.
@@ -74,6 +79,9 @@ var titles = map[int]string{
 func pageErrorOf(err error) (*pageError, bool) {
 	var pe *pageError
 	var oe *orders.Error
+	var ce *contracts.Error
+	var ke *kpi.Error
+	var ie *invoicedoc.IncompleteError
 	var ae *audit.Error
 	var mbe *http.MaxBytesError
 	switch {
@@ -83,6 +91,25 @@ func pageErrorOf(err error) (*pageError, bool) {
 		return &pageError{Status: http.StatusRequestEntityTooLarge, Detail: fmt.Sprintf("The request is larger than the limit of %d bytes.", mbe.Limit)}, true
 	case errors.As(err, &oe):
 		return ordersPageError(oe)
+	case errors.As(err, &ce):
+		return contractsPageError(ce)
+	case errors.As(err, &ke) && errors.Is(ke, kpi.ErrValidation):
+		out := invalid("The report filters are not valid.")
+		for _, f := range ke.Fields {
+			out.Fields = append(out.Fields, fieldError{Field: f.Field, Message: f.Message})
+		}
+		return out, true
+	case errors.As(err, &ie):
+		// The invoice is fine; its parties lack what a conforming document
+		// needs. Each missing part is named, so whoever keeps it can add it.
+		out := &pageError{Status: http.StatusConflict, Title: "The documents cannot be made yet",
+			Detail: "EN 16931 requires data the invoice's seller or buyer lacks: add it, then render again."}
+		for _, m := range ie.Missing {
+			out.Fields = append(out.Fields, fieldError{Field: m, Message: "is required on an EN 16931 invoice"})
+		}
+		return out, true
+	case errors.Is(err, invoicedoc.ErrNotPosted):
+		return &pageError{Status: http.StatusConflict, Detail: "Only a posted invoice has documents."}, true
 	case filestore.Code(err) != "":
 		return filesPageError(err)
 	case errors.As(err, &ae):
@@ -110,6 +137,7 @@ func ordersPageError(e *orders.Error) (*pageError, bool) {
 		for _, st := range e.Allowed {
 			out.Allowed = append(out.Allowed, string(st))
 		}
+		out.AllowedIntro = "From its current status the order may go to:"
 		if len(out.Allowed) == 0 {
 			out.Detail += " No status change is possible from here."
 		}
@@ -124,6 +152,31 @@ func ordersPageError(e *orders.Error) (*pageError, bool) {
 	case errors.Is(e, orders.ErrForbidden):
 		// Like the API: a write for another site's record reads as if the
 		// record did not exist.
+		return notFound("No such record among the sites you can see."), true
+	}
+	return nil, false
+}
+
+// contractsPageError maps a contracts.Error by its kind, as the API's
+// contractsProblem does; its message is written for people and passes
+// through.
+func contractsPageError(e *contracts.Error) (*pageError, bool) {
+	switch {
+	case errors.Is(e, contracts.ErrValidation):
+		out := invalid(sentence(e.Message))
+		for _, f := range e.Fields {
+			out.Fields = append(out.Fields, fieldError{Field: f.Field, Message: f.Message})
+		}
+		return out, true
+	case errors.Is(e, contracts.ErrConflict):
+		out := &pageError{Status: http.StatusConflict, Detail: sentence(e.Message), Allowed: e.Allowed}
+		if len(e.Allowed) > 0 {
+			out.AllowedIntro = "This is possible only in the status:"
+		}
+		return out, true
+	case errors.Is(e, contracts.ErrNotFound), errors.Is(e, contracts.ErrForbidden):
+		// Another site's record, or a write for another site, reads as if
+		// it did not exist.
 		return notFound("No such record among the sites you can see."), true
 	}
 	return nil, false

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
+	"github.com/messina-oms/messina/contracts"
 	"github.com/messina-oms/messina/filestore"
 	"github.com/messina-oms/messina/orders"
 )
@@ -54,24 +55,12 @@ func (c *customerNames) name(ctx context.Context, id uuid.UUID) (string, error) 
 // orderListData is the orders page.
 type orderListData struct {
 	// The filters as sent, to fill the form again.
-	Status, Site, Customer string
-	Statuses               []orders.Status
-	Sites                  []orders.Site
-	// FilterCustomer is the customer the list is limited to, if any.
-	FilterCustomer *orders.Customer
-	// CustomerChoices are the customers a name search matched when it
-	// matched several; no orders are listed until one is chosen.
-	CustomerChoices []customerChoice
-	// CustomerNote explains a name search that matched nothing.
-	CustomerNote string
-	Rows         []orderRow
-	// NextURL continues the list; FirstURL goes back to its start.
-	NextURL, FirstURL string
-}
-
-type customerChoice struct {
-	orders.Customer
-	URL string
+	Status, Site string
+	customerFilter
+	Statuses []orders.Status
+	Sites    []orders.Site
+	Rows     []orderRow
+	pageLinks
 }
 
 type orderRow struct {
@@ -84,7 +73,7 @@ type orderRow struct {
 func (s *Server) orderList(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	q := r.URL.Query()
-	d := orderListData{Status: q.Get("status"), Site: q.Get("site"), Customer: strings.TrimSpace(q.Get("customer")), Statuses: allStatuses}
+	d := orderListData{Status: q.Get("status"), Site: q.Get("site"), Statuses: allStatuses}
 	f := orders.OrderFilter{SiteID: d.Site, Status: orders.Status(d.Status), Limit: pageSize, Cursor: q.Get("cursor")}
 	var fields []fieldError
 	if f.Status != "" && !f.Status.Valid() {
@@ -93,14 +82,7 @@ func (s *Server) orderList(w http.ResponseWriter, r *http.Request) error {
 	if len(d.Site) > 16 {
 		fields = append(fields, fieldError{"site", "is not a site id"})
 	}
-	var customerID *uuid.UUID
-	if v := q.Get("customer_id"); v != "" {
-		id, err := uuid.Parse(v)
-		if err != nil {
-			fields = append(fields, fieldError{"customer_id", "is not a customer id"})
-		}
-		customerID = &id
-	}
+	text, customerID := parseCustomerFilter(q, &fields)
 	if len(fields) > 0 {
 		return invalid("The filters are not valid.", fields...)
 	}
@@ -110,37 +92,14 @@ func (s *Server) orderList(w http.ResponseWriter, r *http.Request) error {
 	}
 	d.Sites = sites
 	names := &customerNames{svc: s.orders, names: map[uuid.UUID]string{}}
-	switch {
-	case customerID != nil:
-		c, err := s.orders.GetCustomer(ctx, *customerID)
-		if err != nil {
-			return err
-		}
-		d.FilterCustomer, d.Customer = &c, c.Name
-		names.names[c.ID] = c.Name
-	case d.Customer != "":
-		found, err := s.orders.ListCustomers(ctx, orders.CustomerFilter{SiteID: d.Site, Search: d.Customer, Limit: 20})
-		if err != nil {
-			return err
-		}
-		switch len(found.Items) {
-		case 0:
-			d.CustomerNote = "No customer’s name contains “" + d.Customer + "”."
-			return s.render(w, r, http.StatusOK, "orders", "Orders", d)
-		case 1:
-			d.FilterCustomer = &found.Items[0]
-			names.names[found.Items[0].ID] = found.Items[0].Name
-		default:
-			for _, c := range found.Items {
-				v := url.Values{"customer_id": {c.ID.String()}, "status": {d.Status}, "site": {d.Site}}
-				d.CustomerChoices = append(d.CustomerChoices, customerChoice{Customer: c, URL: "/orders?" + v.Encode()})
-			}
-			return s.render(w, r, http.StatusOK, "orders", "Orders", d)
-		}
+	filters := url.Values{"status": {d.Status}, "site": {d.Site}}
+	if d.customerFilter, err = s.resolveCustomer(ctx, text, customerID, d.Site, "/orders", filters, names); err != nil {
+		return err
 	}
-	if d.FilterCustomer != nil {
-		f.CustomerID = &d.FilterCustomer.ID
+	if d.waiting() {
+		return s.render(w, r, http.StatusOK, "orders", "Orders", d)
 	}
+	f.CustomerID = d.customerID()
 	page, err := s.orders.ListOrders(ctx, f)
 	if err != nil {
 		return err
@@ -152,22 +111,10 @@ func (s *Server) orderList(w http.ResponseWriter, r *http.Request) error {
 		}
 		d.Rows = append(d.Rows, orderRow{Order: o, CustomerName: n})
 	}
-	link := url.Values{}
-	for k, v := range map[string]string{"status": d.Status, "site": d.Site} {
-		if v != "" {
-			link.Set(k, v)
-		}
+	if f.CustomerID != nil {
+		filters.Set("customer_id", f.CustomerID.String())
 	}
-	if d.FilterCustomer != nil {
-		link.Set("customer_id", d.FilterCustomer.ID.String())
-	}
-	if f.Cursor != "" {
-		d.FirstURL = "/orders?" + link.Encode()
-	}
-	if page.NextCursor != "" {
-		link.Set("cursor", page.NextCursor)
-		d.NextURL = "/orders?" + link.Encode()
-	}
+	d.pageLinks = listLinks("/orders", filters, "cursor", f.Cursor, page.NextCursor)
 	return s.render(w, r, http.StatusOK, "orders", "Orders", d)
 }
 
@@ -180,8 +127,11 @@ type orderPageData struct {
 	// that may not move it.
 	Moves []orders.Status
 	// Approval says whether the order needed approval, once submitted.
-	Approval    string
-	History     []orders.Transition
+	Approval string
+	History  []orders.Transition
+	// Contracts hold the order's lines once it is booked: the one made
+	// from it, or the customer's contract its lines joined.
+	Contracts   []contracts.Contract
 	Attachments []filestore.Attachment
 	// MaxUpload is the upload limit, for the form's hint.
 	MaxUpload int64
@@ -222,6 +172,9 @@ func (s *Server) orderPage(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if d.History, err = s.orders.History(ctx, id); err != nil {
+		return err
+	}
+	if d.Contracts, err = s.contracts.OrderContracts(ctx, id); err != nil {
 		return err
 	}
 	if d.Attachments, err = s.files.ListAttachments(ctx, filestore.OwnerOrder, id, uuid.Nil, maxListedAttachments); err != nil {

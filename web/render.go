@@ -3,17 +3,20 @@ package web
 import (
 	"bytes"
 	"embed"
+	"encoding/hex"
 	"fmt"
 	"html/template"
 	"io/fs"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
 
 	"github.com/messina-oms/messina/auth"
+	"github.com/messina-oms/messina/contracts"
 	"github.com/messina-oms/messina/orders"
 )
 
@@ -67,6 +70,9 @@ type userView struct {
 	Role     string
 	Sites    []string
 	CanWrite bool
+	// CanBill may plan and post invoice runs, render invoice documents and
+	// credit invoices.
+	CanBill  bool
 	CanAudit bool
 }
 
@@ -77,7 +83,8 @@ func userOf(r *http.Request) *userView {
 	}
 	return &userView{
 		Actor: p.Actor, Role: string(p.Role), Sites: p.Sites,
-		CanWrite: p.Role == auth.RoleAdmin || p.Role == auth.RoleStaff,
+		CanWrite: slices.Contains(writers, p.Role),
+		CanBill:  slices.Contains(billers, p.Role),
 		CanAudit: p.Role == auth.RoleAdmin || p.Role == auth.RoleAuditor,
 	}
 }
@@ -91,6 +98,15 @@ var flashes = map[string]string{
 	"uploaded":      "The document was uploaded.",
 	"revision":      "A new revision was uploaded.",
 	"restored":      "The revision was restored as a new revision.",
+	"notice":        "The notice was recorded.",
+	"cancelled":     "The cancellation was recorded.",
+	"planned":       "The invoice run was planned.",
+	"prepare":       "The run's draft invoices were prepared.",
+	"approve":       "The invoice run was approved.",
+	"post":          "The invoice run was posted: its invoices are numbered.",
+	"discard":       "The invoice run was discarded.",
+	"rendered":      "The invoice's documents were rendered.",
+	"credited":      "The credit note was issued.",
 }
 
 // render executes page into a buffer and sends it with status, so that a
@@ -132,6 +148,11 @@ var templateFuncs = template.FuncMap{
 	"pct":        pct,
 	"when":       when,
 	"day":        func(t time.Time) string { return t.Format("2006-01-02") },
+	"optDay":     optDay,
+	"percent":    percent,
+	"yesno":      yesno,
+	"hexHash":    func(b []byte) string { return hex.EncodeToString(b) },
+	"policyName": policyName,
 	"size":       size,
 	"short":      func(s string) string { return s[:min(len(s), 12)] },
 	"prev":       func(n int) int { return n - 1 },
@@ -140,12 +161,15 @@ var templateFuncs = template.FuncMap{
 }
 
 // amount shows money with at least two decimals ("12.50"), and more when
-// the stored value has them.
+// the value needs them ("8.3325"); zeros a column's scale adds say nothing
+// ("120.0000" of a contract's unit price is "120.00").
 func amount(d decimal.Decimal) string {
-	if d.Exponent() < -2 {
-		return d.String()
+	for places := int32(2); places < -d.Exponent(); places++ {
+		if d.Round(places).Equal(d) {
+			return d.StringFixed(places)
+		}
 	}
-	return d.StringFixed(2)
+	return d.StringFixed(max(2, -d.Exponent()))
 }
 
 func pct(d decimal.NullDecimal) string {
@@ -153,6 +177,45 @@ func pct(d decimal.NullDecimal) string {
 		return "—"
 	}
 	return d.Decimal.StringFixed(1) + " %"
+}
+
+// optDay is a date that may be unset ("—").
+func optDay(t *time.Time) string {
+	if t == nil {
+		return "—"
+	}
+	return t.Format("2006-01-02")
+}
+
+// percent shows a percentage as computed, e.g. a KPI's margin % rounded
+// to 2 places by the database; "—" when there is none.
+func percent(d decimal.NullDecimal) string {
+	if !d.Valid {
+		return "—"
+	}
+	return d.Decimal.StringFixed(2) + " %"
+}
+
+func yesno(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// policyName says what a cancellation policy does, in a few words.
+func policyName(p contracts.Policy) string {
+	switch p {
+	case contracts.PolicyImmediate:
+		return "immediately"
+	case contracts.PolicyEndOfPeriod:
+		return "at the end of the billing period"
+	case contracts.PolicyEndOfTerm:
+		return "at the end of the term (notice of non-renewal)"
+	case contracts.PolicyOnDate:
+		return "on a date"
+	}
+	return string(p)
 }
 
 func when(t time.Time) string {

@@ -11,7 +11,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/messina-oms/messina/auth"
+	"github.com/messina-oms/messina/contracts"
 	"github.com/messina-oms/messina/filestore"
+	"github.com/messina-oms/messina/kpi"
 	"github.com/messina-oms/messina/orders"
 )
 
@@ -47,14 +49,16 @@ func (c *Config) setDefaults() {
 
 // Server is the web UI, an http.Handler meant to be mounted at /.
 type Server struct {
-	cfg    Config
-	log    *slog.Logger
-	pool   *pgxpool.Pool
-	orders *orders.Service
-	files  *filestore.Service
-	pages  *pages
-	csrf   *http.CrossOriginProtection
-	router *mux.Router
+	cfg       Config
+	log       *slog.Logger
+	pool      *pgxpool.Pool
+	orders    *orders.Service
+	contracts *contracts.Service
+	kpi       *kpi.Service
+	files     *filestore.Service
+	pages     *pages
+	csrf      *http.CrossOriginProtection
+	router    *mux.Router
 }
 
 // handlerFunc is a handler that returns its error instead of writing it,
@@ -75,8 +79,12 @@ type route struct {
 // The role sets of the UI. The api role is for integrations and cannot
 // sign in (see signIn), so it appears in none of them.
 var (
-	readers  = []auth.Role{auth.RoleAdmin, auth.RoleStaff, auth.RoleAuditor}
-	writers  = []auth.Role{auth.RoleAdmin, auth.RoleStaff}
+	readers = []auth.Role{auth.RoleAdmin, auth.RoleStaff, auth.RoleAuditor}
+	writers = []auth.Role{auth.RoleAdmin, auth.RoleStaff}
+	// billers plan, preview, prepare, approve, post and discard invoice
+	// runs, render invoice documents and issue credit notes: the API's
+	// billers (admin and staff), never auditors.
+	billers  = []auth.Role{auth.RoleAdmin, auth.RoleStaff}
 	auditors = []auth.Role{auth.RoleAdmin, auth.RoleAuditor}
 )
 
@@ -100,14 +108,16 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg:    cfg,
-		log:    cfg.Logger,
-		pool:   cfg.Pool,
-		orders: orders.New(cfg.Pool, cfg.Logger),
-		files:  cfg.Files,
-		pages:  p,
-		csrf:   http.NewCrossOriginProtection(),
-		router: mux.NewRouter(),
+		cfg:       cfg,
+		log:       cfg.Logger,
+		pool:      cfg.Pool,
+		orders:    orders.New(cfg.Pool, cfg.Logger),
+		contracts: contracts.New(cfg.Pool, cfg.Logger),
+		kpi:       kpi.New(cfg.Pool, cfg.Logger),
+		files:     cfg.Files,
+		pages:     p,
+		csrf:      http.NewCrossOriginProtection(),
+		router:    mux.NewRouter(),
 	}
 	s.router.NotFoundHandler = s.plain(func(w http.ResponseWriter, r *http.Request) error {
 		return notFound("There is no page at this address.")
@@ -152,8 +162,27 @@ func (s *Server) routeTable() []route {
 		{method: http.MethodGet, path: "/orders", roles: readers, handle: s.orderList},
 		{method: http.MethodGet, path: "/orders/" + uuidPattern, roles: readers, handle: s.orderPage},
 		{method: http.MethodPost, path: "/orders/" + uuidPattern + "/transition", roles: writers, handle: s.transition},
-		{method: http.MethodPost, path: "/orders/" + uuidPattern + "/attachments", roles: writers, maxBody: upload, handle: s.createAttachment},
+		{method: http.MethodPost, path: "/orders/" + uuidPattern + "/attachments", roles: writers, maxBody: upload, handle: s.createAttachment(s.orderOwner)},
 		{method: http.MethodGet, path: "/orders/" + uuidPattern + "/timeline", roles: auditors, handle: s.orderTimeline},
+
+		{method: http.MethodGet, path: "/contracts", roles: readers, handle: s.contractList},
+		{method: http.MethodGet, path: "/contracts/" + uuidPattern, roles: readers, handle: s.contractPage},
+		{method: http.MethodPost, path: "/contracts/" + uuidPattern + "/notice", roles: writers, handle: s.giveNotice},
+		{method: http.MethodPost, path: "/contracts/" + uuidPattern + "/cancel", roles: writers, handle: s.cancelContract},
+		{method: http.MethodPost, path: "/contracts/" + uuidPattern + "/attachments", roles: writers, maxBody: upload, handle: s.createAttachment(s.contractOwner)},
+
+		{method: http.MethodGet, path: "/invoice-runs", roles: readers, handle: s.runList},
+		{method: http.MethodPost, path: "/invoice-runs", roles: billers, handle: s.planRun},
+		{method: http.MethodGet, path: "/invoice-runs/" + uuidPattern, roles: readers, handle: s.runPage},
+		{method: http.MethodPost, path: "/invoice-runs/" + uuidPattern + "/preview", roles: billers, handle: s.previewRun},
+		{method: http.MethodPost, path: "/invoice-runs/" + uuidPattern + "/{step:prepare|approve|post|discard}", roles: billers, handle: s.runStep},
+		{method: http.MethodGet, path: "/invoices", roles: readers, handle: s.invoiceList},
+		{method: http.MethodGet, path: "/invoices/" + uuidPattern, roles: readers, handle: s.invoicePage},
+		{method: http.MethodPost, path: "/invoices/" + uuidPattern + "/documents", roles: billers, handle: s.renderDocuments},
+		{method: http.MethodPost, path: "/invoices/" + uuidPattern + "/credit-notes", roles: billers, handle: s.creditInvoice},
+
+		{method: http.MethodGet, path: "/kpi", roles: readers, handle: s.kpiHome},
+		{method: http.MethodGet, path: "/kpi/{report:bookings|margin|mrr}", roles: readers, handle: s.kpiReport},
 
 		{method: http.MethodGet, path: "/attachments/" + uuidPattern, roles: readers, handle: s.attachmentPage},
 		{method: http.MethodPost, path: "/attachments/" + uuidPattern + "/revisions", roles: writers, maxBody: upload, handle: s.addRevision},

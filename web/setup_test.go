@@ -14,8 +14,10 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/messina-oms/messina/auth"
+	"github.com/messina-oms/messina/contracts"
 	"github.com/messina-oms/messina/filestore"
 	"github.com/messina-oms/messina/internal/pgtest"
+	"github.com/messina-oms/messina/kpi"
 	"github.com/messina-oms/messina/orders"
 	"github.com/messina-oms/messina/web"
 )
@@ -30,9 +32,11 @@ type testBundle struct {
 	srv   *httptest.Server
 	files *filestore.Service
 	// admin acts through the services, to arrange data.
-	admin  context.Context
-	orders *orders.Service
-	tokens *auth.Tokens
+	admin     context.Context
+	orders    *orders.Service
+	contracts *contracts.Service
+	kpi       *kpi.Service
+	tokens    *auth.Tokens
 
 	ukEntity, frEntity     orders.LegalEntity
 	ukCustomer, frCustomer orders.Customer
@@ -69,9 +73,11 @@ func setup(t *testing.T) *testBundle {
 	}
 	b := &testBundle{
 		db: db, files: files,
-		admin:  auth.WithPrincipal(ctx, auth.Principal{Actor: "user:fixtures@example.com", Role: auth.RoleAdmin, RequestID: "fixtures"}),
-		orders: orders.New(db.App, nil),
-		tokens: auth.NewTokens(db.App),
+		admin:     auth.WithPrincipal(ctx, auth.Principal{Actor: "user:fixtures@example.com", Role: auth.RoleAdmin, RequestID: "fixtures"}),
+		orders:    orders.New(db.App, nil),
+		contracts: contracts.New(db.App, nil),
+		kpi:       kpi.New(db.App, nil),
+		tokens:    auth.NewTokens(db.App),
 	}
 	b.setClock(time.Now())
 	b.ui, err = web.New(web.Config{Logger: log, Pool: db.App, Files: files, BootstrapToken: bootstrap,
