@@ -1,12 +1,10 @@
 package api
 
 import (
-	"bytes"
 	"net/http"
 
 	"github.com/messina-oms/messina/filestore"
-	"github.com/messina-oms/messina/invoicedoc"
-	"github.com/messina-oms/messina/orders"
+	"github.com/messina-oms/messina/invoicefiles"
 )
 
 func (s *Server) invoiceDocumentRoutes() []route {
@@ -14,17 +12,6 @@ func (s *Server) invoiceDocumentRoutes() []route {
 		{name: "renderInvoiceDocuments", method: http.MethodPost, path: "/v1/invoices/{id}/documents", roles: billers, handle: s.renderInvoiceDocuments},
 		{name: "listInvoiceAttachments", method: http.MethodGet, path: "/v1/invoices/{id}/attachments", roles: anyRole, handle: s.listInvoiceAttachments},
 	}
-}
-
-// invoiceFormats are the documents of an invoice, each stored as the
-// attachment of that name.
-var invoiceFormats = []struct {
-	name, contentType string
-	render            func(invoicedoc.Document) ([]byte, error)
-}{
-	{name: "invoice.xml", contentType: "application/xml", render: invoicedoc.UBL},
-	{name: "invoice.json", contentType: "application/json", render: invoicedoc.JSON},
-	{name: "invoice.pdf", contentType: "application/pdf", render: invoicedoc.PDF},
 }
 
 func (s *Server) invoiceOwner(r *http.Request) (filestore.Owner, error) {
@@ -56,57 +43,15 @@ func (s *Server) renderInvoiceDocuments(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		return err
 	}
-	ctx := r.Context()
-	inv, err := s.contracts.Invoice(ctx, id)
+	stored, err := invoicefiles.Renderer{Contracts: s.contracts, Orders: s.orders, Files: s.files}.Render(r.Context(), id)
 	if err != nil {
 		return err
 	}
-	if inv.Number == "" {
-		return problem(http.StatusConflict, "invalid_state", "only a posted invoice has documents")
-	}
-	seller, err := s.orders.GetLegalEntity(ctx, inv.LegalEntityID)
-	if err != nil {
-		return err
-	}
-	buyer, err := s.orders.GetCustomer(ctx, inv.CustomerID)
-	if err != nil {
-		return err
-	}
-	doc := invoicedoc.Document{Invoice: inv,
-		Seller: invoicedoc.Party{Name: seller.Name, VATID: seller.VATID, Address: docAddress(seller.Address)},
-		Buyer:  invoicedoc.Party{Name: buyer.Name, VATID: buyer.VATID, Address: docAddress(buyer.Address)}}
-
-	rendered := make([][]byte, len(invoiceFormats))
-	for i, f := range invoiceFormats {
-		if rendered[i], err = f.render(doc); err != nil {
-			return err
-		}
-	}
-	// PutNamed picks the attachment of each name, or makes it, in the
-	// transaction that stores the revision, under a lock on the name: two
-	// first renders at once give one attachment with revisions 1 and 2,
-	// not two attachments of one name (a unique index backs this).
-	owner := filestore.Owner{Type: filestore.OwnerInvoice, ID: id, Site: inv.SiteID}
-	items := make([]attachmentJSON, len(invoiceFormats))
-	for i, f := range invoiceFormats {
-		up := filestore.Upload{Body: bytes.NewReader(rendered[i]), Size: int64(len(rendered[i])), ContentType: f.contentType,
-			Filename: f.name, Comment: "rendered from invoice " + inv.Number}
-		att, rev, err := s.files.PutNamed(ctx, owner, f.name, up)
-		if err != nil {
-			return err
-		}
-		items[i] = toAttachmentJSON(att)
-		rj := toRevisionJSON(rev)
+	items := make([]attachmentJSON, len(stored))
+	for i, d := range stored {
+		items[i] = toAttachmentJSON(d.Attachment)
+		rj := toRevisionJSON(d.Revision)
 		items[i].Revision = &rj
 	}
 	return writeJSON(w, http.StatusCreated, map[string]any{"items": items})
-}
-
-// docAddress is an address as the documents take it; nil stays nil, which
-// the renderers refuse (409 invoice_document_incomplete).
-func docAddress(a *orders.Address) *invoicedoc.Address {
-	if a == nil {
-		return nil
-	}
-	return &invoicedoc.Address{Street: a.Street, City: a.City, Postcode: a.Postcode, Country: a.Country}
 }

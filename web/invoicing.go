@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"net/url"
@@ -13,7 +12,7 @@ import (
 
 	"github.com/messina-oms/messina/contracts"
 	"github.com/messina-oms/messina/filestore"
-	"github.com/messina-oms/messina/invoicedoc"
+	"github.com/messina-oms/messina/invoicefiles"
 	"github.com/messina-oms/messina/orders"
 )
 
@@ -378,74 +377,20 @@ func (s *Server) invoicePage(w http.ResponseWriter, r *http.Request) error {
 	return s.render(w, r, http.StatusOK, "invoice", title, d)
 }
 
-// invoiceFormats are the documents of an invoice, each stored as the
-// attachment of that name. They are the API's (api/invoicedocs.go), name
-// for name: filestore.PutNamed finds an invoice's document by its name,
-// so rendering from either adds a revision to the same three attachments.
-var invoiceFormats = []struct {
-	name, contentType string
-	render            func(invoicedoc.Document) ([]byte, error)
-}{
-	{name: "invoice.xml", contentType: "application/xml", render: invoicedoc.UBL},
-	{name: "invoice.json", contentType: "application/json", render: invoicedoc.JSON},
-	{name: "invoice.pdf", contentType: "application/pdf", render: invoicedoc.PDF},
-}
-
 // renderDocuments renders a numbered invoice as UBL, JSON and PDF and
 // stores each as an attachment of the invoice: revision 1 the first time,
 // a new revision afterwards; nothing is overwritten. A draft is a 409, as
 // is an invoice whose parties lack what EN 16931 requires (named).
 func (s *Server) renderDocuments(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
 	id, err := pathID(r)
 	if err != nil {
 		return err
 	}
-	inv, err := s.contracts.Invoice(ctx, id)
-	if err != nil {
+	if _, err := (invoicefiles.Renderer{Contracts: s.contracts, Orders: s.orders, Files: s.files}).Render(r.Context(), id); err != nil {
 		return err
-	}
-	if inv.Number == "" {
-		return invoicedoc.ErrNotPosted
-	}
-	seller, err := s.orders.GetLegalEntity(ctx, inv.LegalEntityID)
-	if err != nil {
-		return err
-	}
-	buyer, err := s.orders.GetCustomer(ctx, inv.CustomerID)
-	if err != nil {
-		return err
-	}
-	doc := invoicedoc.Document{Invoice: inv,
-		Seller: invoicedoc.Party{Name: seller.Name, VATID: seller.VATID, Address: docAddress(seller.Address)},
-		Buyer:  invoicedoc.Party{Name: buyer.Name, VATID: buyer.VATID, Address: docAddress(buyer.Address)}}
-	// Every format is rendered before any is stored, so a document that
-	// cannot be made leaves no partial set behind.
-	rendered := make([][]byte, len(invoiceFormats))
-	for i, f := range invoiceFormats {
-		if rendered[i], err = f.render(doc); err != nil {
-			return err
-		}
-	}
-	owner := filestore.Owner{Type: filestore.OwnerInvoice, ID: id, Site: inv.SiteID}
-	for i, f := range invoiceFormats {
-		up := filestore.Upload{Body: bytes.NewReader(rendered[i]), Size: int64(len(rendered[i])), ContentType: f.contentType,
-			Filename: f.name, Comment: "rendered from invoice " + inv.Number}
-		if _, _, err := s.files.PutNamed(ctx, owner, f.name, up); err != nil {
-			return err
-		}
 	}
 	http.Redirect(w, r, "/invoices/"+id.String()+"?msg=rendered#documents", http.StatusSeeOther)
 	return nil
-}
-
-// docAddress is an address as the documents take it; nil stays nil, which
-// the renderers refuse by name.
-func docAddress(a *orders.Address) *invoicedoc.Address {
-	if a == nil {
-		return nil
-	}
-	return &invoicedoc.Address{Street: a.Street, City: a.City, Postcode: a.Postcode, Country: a.Country}
 }
 
 // creditInvoice issues a credit note of everything not credited yet,
