@@ -412,6 +412,20 @@ func (s *Service) CreateCustomer(ctx context.Context, in CustomerInput) (Custome
 	return out, wrap(err, "create customer")
 }
 
+// CustomerNames returns the names of the customers among ids that the
+// caller can see, in one query; invisible or unknown ids are absent.
+func (s *Service) CustomerNames(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]string, error) {
+	out := make(map[uuid.UUID]string, len(ids))
+	err := s.inTx(ctx, func(q *queries.Queries) error {
+		rows, err := q.CustomerNames(ctx, ids)
+		for _, r := range rows {
+			out[r.ID] = r.Name
+		}
+		return err
+	})
+	return out, wrap(err, "customer names")
+}
+
 // GetCustomer returns a customer; ErrNotFound (customer_not_found).
 func (s *Service) GetCustomer(ctx context.Context, id uuid.UUID) (Customer, error) {
 	var out Customer

@@ -1,11 +1,13 @@
 package orders_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/messina-oms/messina/auth"
 	"github.com/messina-oms/messina/orders"
 )
 
@@ -256,5 +258,28 @@ func TestCustomerAndProductListsPage(t *testing.T) {
 	must(t, err)
 	if len(rec.Items) != 1 || rec.Items[0].SKU != "FIBRE-1G" {
 		t.Fatalf("recurring products %+v", rec.Items)
+	}
+}
+
+// CustomerNames answers in one query for the customers the caller can see;
+// other sites' and unknown ids are absent, never an error.
+func TestCustomerNamesHonourSites(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ids := []uuid.UUID{b.ukCustomer.ID, b.frCustomer.ID, uuid.New()}
+	all, err := b.svc.CustomerNames(b.ctx, ids)
+	must(t, err)
+	if len(all) != 2 || all[b.ukCustomer.ID] != "Acme Ltd" || all[b.frCustomer.ID] != "Dupont SA" {
+		t.Fatalf("all sites: %v", all)
+	}
+	uk, err := b.svc.CustomerNames(auth.WithPrincipal(context.Background(), principal("UK")), ids)
+	must(t, err)
+	if len(uk) != 1 || uk[b.ukCustomer.ID] != "Acme Ltd" {
+		t.Fatalf("UK only: %v", uk)
+	}
+	none, err := b.svc.CustomerNames(b.ctx, nil)
+	must(t, err)
+	if len(none) != 0 {
+		t.Fatalf("no ids: %v", none)
 	}
 }

@@ -163,6 +163,36 @@ func (q *Queries) CustomerList(ctx context.Context, arg CustomerListParams) ([]C
 	return items, nil
 }
 
+const customerNames = `-- name: CustomerNames :many
+SELECT id, name FROM core.customer WHERE id = ANY($1::uuid[])
+`
+
+type CustomerNamesRow struct {
+	ID   uuid.UUID
+	Name string
+}
+
+// The names of the visible customers among ids, for lists that show them.
+func (q *Queries) CustomerNames(ctx context.Context, ids []uuid.UUID) ([]CustomerNamesRow, error) {
+	rows, err := q.db.Query(ctx, customerNames, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []CustomerNamesRow
+	for rows.Next() {
+		var i CustomerNamesRow
+		if err := rows.Scan(&i.ID, &i.Name); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const customerUpdate = `-- name: CustomerUpdate :one
 UPDATE core.customer SET
     name = $1, vat_id = $2, currency = $3, language = $4,

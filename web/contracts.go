@@ -76,6 +76,9 @@ func (s *Server) contractList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := names.load(ctx, customerIDs(page.Items, func(c contracts.Contract) uuid.UUID { return c.CustomerID })); err != nil {
+		return err
+	}
 	for _, c := range page.Items {
 		n, err := names.name(ctx, c.CustomerID)
 		if err != nil {

@@ -32,6 +32,9 @@ type invoiceRow struct {
 
 // invoiceRows names the customers of invs, once per customer.
 func invoiceRows(ctx context.Context, names *customerNames, invs []contracts.Invoice) ([]invoiceRow, error) {
+	if err := names.load(ctx, customerIDs(invs, func(inv contracts.Invoice) uuid.UUID { return inv.CustomerID })); err != nil {
+		return nil, err
+	}
 	out := make([]invoiceRow, 0, len(invs))
 	for _, inv := range invs {
 		n, err := names.name(ctx, inv.CustomerID)

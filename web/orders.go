@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -38,6 +39,32 @@ func pathID(r *http.Request) (uuid.UUID, error) {
 type customerNames struct {
 	svc   *orders.Service
 	names map[uuid.UUID]string
+}
+
+// load looks up, in one query, the names of ids not known yet; name then
+// finds them without a query each.
+func (c *customerNames) load(ctx context.Context, ids []uuid.UUID) error {
+	var missing []uuid.UUID
+	for _, id := range ids {
+		if _, ok := c.names[id]; !ok {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	found, err := c.svc.CustomerNames(ctx, missing)
+	maps.Copy(c.names, found)
+	return err
+}
+
+// customerIDs are the customers of a page's items.
+func customerIDs[T any](items []T, id func(T) uuid.UUID) []uuid.UUID {
+	out := make([]uuid.UUID, len(items))
+	for i, x := range items {
+		out[i] = id(x)
+	}
+	return out
 }
 
 func (c *customerNames) name(ctx context.Context, id uuid.UUID) (string, error) {
@@ -102,6 +129,9 @@ func (s *Server) orderList(w http.ResponseWriter, r *http.Request) error {
 	f.CustomerID = d.customerID()
 	page, err := s.orders.ListOrders(ctx, f)
 	if err != nil {
+		return err
+	}
+	if err := names.load(ctx, customerIDs(page.Items, func(o orders.Order) uuid.UUID { return o.CustomerID })); err != nil {
 		return err
 	}
 	for _, o := range page.Items {

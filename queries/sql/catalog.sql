@@ -138,3 +138,7 @@ SELECT p.unit_price::numeric AS unit_price, p.unit_cost::numeric AS unit_cost,
        p.price_id::uuid AS price_id, p.source::text AS source
 FROM core.price_at(@site_id, sqlc.narg('customer_id')::uuid, @product_id, @currency, @on_date::date) p
 WHERE p.unit_cost IS NOT NULL;
+
+-- name: CustomerNames :many
+-- The names of the visible customers among ids, for lists that show them.
+SELECT id, name FROM core.customer WHERE id = ANY(@ids::uuid[]);
