@@ -58,6 +58,7 @@ type Server struct {
 	files     *filestore.Service
 	pages     *pages
 	csrf      *http.CrossOriginProtection
+	signIns   *signInLimiter
 	router    *mux.Router
 }
 
@@ -117,6 +118,7 @@ func New(cfg Config) (*Server, error) {
 		files:     cfg.Files,
 		pages:     p,
 		csrf:      http.NewCrossOriginProtection(),
+		signIns:   newSignInLimiter(),
 		router:    mux.NewRouter(),
 	}
 	s.router.NotFoundHandler = s.plain(func(w http.ResponseWriter, r *http.Request) error {

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"crypto/tls"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -176,4 +177,31 @@ func TestSessionsEndAtOnceWhenTheTokenOrUserStopsBeingValid(t *testing.T) {
 		b.setClock(exp)
 		ended(t, br)
 	})
+}
+
+// Refused tokens are limited per client address: after ten, even a good
+// token waits (429 with Retry-After), until the allowance refills. Good
+// sign-ins spend nothing.
+func TestRefusedSignInsAreThrottled(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	staff := b.token(t, auth.RoleStaff)
+	br := b.browser(t)
+	for range 5 {
+		br.post("/signin", url.Values{"token": {staff}}).wantStatus(t, http.StatusSeeOther)
+	}
+	for i := range 10 {
+		res := br.post("/signin", url.Values{"token": {fmt.Sprintf("msn_guess-%d", i)}})
+		res.wantStatus(t, http.StatusUnauthorized)
+	}
+	res := br.post("/signin", url.Values{"token": {staff}}).wantStatus(t, http.StatusTooManyRequests)
+	if ra := res.Header.Get("Retry-After"); ra == "" || ra == "0" {
+		t.Fatalf("Retry-After %q", ra)
+	}
+	if !strings.Contains(text(res.Doc), "Too many tokens were refused") {
+		t.Fatalf("page does not say why: %q", text(res.Doc))
+	}
+	// Six seconds later one more attempt is allowed.
+	b.setClock(b.clock().Add(7 * time.Second))
+	br.post("/signin", url.Values{"token": {staff}}).wantStatus(t, http.StatusSeeOther)
 }
