@@ -31,6 +31,10 @@ type Config struct {
 	BootstrapToken string
 	// MaxUploadBytes bounds one uploaded file, as in the API.
 	MaxUploadBytes int64
+	// SecureCookies marks the session cookie Secure on every request, for
+	// a server behind a proxy that terminates TLS
+	// (MESSINA_SECURE_COOKIES); otherwise only requests over TLS get it.
+	SecureCookies bool
 	// Now is the clock, replaceable in tests (token expiry).
 	Now func() time.Time
 }

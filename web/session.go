@@ -25,7 +25,9 @@ var errNoSession = errors.New("no session cookie")
 // sessionCookie builds the cookie that keeps token (or, with an empty
 // token, the one that deletes it). The value is base64url so that any
 // bootstrap token, whatever characters it holds, survives as a cookie.
-func sessionCookie(r *http.Request, token string) *http.Cookie {
+// secure forces the Secure attribute, for a server behind a proxy that
+// terminates TLS (Config.SecureCookies).
+func sessionCookie(r *http.Request, token string, secure bool) *http.Cookie {
 	c := &http.Cookie{
 		Name:     cookieName,
 		Value:    base64.RawURLEncoding.EncodeToString([]byte(token)),
@@ -35,9 +37,10 @@ func sessionCookie(r *http.Request, token string) *http.Cookie {
 		// a top-level link; the price is signing in again when arriving
 		// from a link in another site.
 		SameSite: http.SameSiteStrictMode,
-		// Secure only when the request came over TLS; a TLS-terminating
-		// proxy in front is not trusted blindly to say so.
-		Secure: r.TLS != nil,
+		// Secure when the request came over TLS, or when the operator says
+		// a TLS-terminating proxy is in front: its X-Forwarded-Proto is not
+		// trusted blindly.
+		Secure: secure || r.TLS != nil,
 	}
 	if token == "" {
 		c.Value = ""
@@ -80,7 +83,7 @@ func (s *Server) unauthenticated(w http.ResponseWriter, r *http.Request, err err
 	}
 	ended := !errors.Is(err, errNoSession)
 	if ended {
-		http.SetCookie(w, sessionCookie(r, ""))
+		http.SetCookie(w, sessionCookie(r, "", s.cfg.SecureCookies))
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		s.fail(w, r, &pageError{Status: http.StatusUnauthorized, Detail: "Your session has ended or you are not signed in. Sign in and try again."})
@@ -147,7 +150,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) error {
 		return s.render(w, r, http.StatusForbidden, "signin", "Sign in", signInData{Next: next,
 			Error: "This is an integration (api) token; sign in with a staff, auditor or admin token."})
 	}
-	http.SetCookie(w, sessionCookie(r, token))
+	http.SetCookie(w, sessionCookie(r, token, s.cfg.SecureCookies))
 	s.log.InfoContext(r.Context(), "web sign-in", "request_id", requestID(r.Context()), "actor", p.Actor, "role", string(p.Role))
 	http.Redirect(w, r, next, http.StatusSeeOther)
 	return nil
@@ -156,7 +159,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) error {
 // signOut deletes the session cookie. It is a POST, so that no link or
 // image of another page can sign anybody out.
 func (s *Server) signOut(w http.ResponseWriter, r *http.Request) error {
-	http.SetCookie(w, sessionCookie(r, ""))
+	http.SetCookie(w, sessionCookie(r, "", s.cfg.SecureCookies))
 	http.Redirect(w, r, "/signin?msg=signed_out", http.StatusSeeOther)
 	return nil
 }

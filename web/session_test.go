@@ -13,6 +13,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/messina-oms/messina/auth"
+	"github.com/messina-oms/messina/web"
 )
 
 func sessionCookie(t *testing.T, h http.Header) *http.Cookie {
@@ -204,4 +205,31 @@ func TestRefusedSignInsAreThrottled(t *testing.T) {
 	// Six seconds later one more attempt is allowed.
 	b.setClock(b.clock().Add(7 * time.Second))
 	br.post("/signin", url.Values{"token": {staff}}).wantStatus(t, http.StatusSeeOther)
+}
+
+// Behind a proxy that terminates TLS the server sees plain HTTP; with
+// SecureCookies the cookie is Secure all the same, and a forged
+// X-Forwarded-Proto alone never makes it so.
+func TestSecureCookiesBehindATLSProxy(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	signIn := func(ui http.Handler) *http.Cookie {
+		req := httptest.NewRequest(http.MethodPost, "http://messina.internal/signin", strings.NewReader(url.Values{"token": {bootstrap}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Forwarded-Proto", "https")
+		rec := httptest.NewRecorder()
+		ui.ServeHTTP(rec, req)
+		if rec.Code != http.StatusSeeOther {
+			t.Fatalf("sign in: %d %s", rec.Code, rec.Body)
+		}
+		return sessionCookie(t, rec.Header())
+	}
+	if c := signIn(b.ui); c.Secure {
+		t.Fatal("a plain HTTP request got a Secure cookie from X-Forwarded-Proto alone")
+	}
+	behindProxy, err := web.New(web.Config{Pool: b.db.App, Files: b.files, BootstrapToken: bootstrap, SecureCookies: true})
+	must(t, err)
+	if c := signIn(behindProxy); !c.Secure || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode {
+		t.Fatalf("cookie behind a TLS proxy: %+v", c)
+	}
 }

@@ -84,6 +84,7 @@ func TestBadSettingsGiveOneClearLine(t *testing.T) {
 		{"blob unset", []string{"MESSINA_DATABASE_URL=" + db.AppURL, "MESSINA_MIGRATE=false"}, "MESSINA_BLOB_URL"},
 		{"blob scheme", []string{"MESSINA_DATABASE_URL=" + db.AppURL, "MESSINA_MIGRATE=false", "MESSINA_BLOB_URL=ftp://x"}, "MESSINA_BLOB_URL"},
 		{"blob unreachable", append([]string{"MESSINA_DATABASE_URL=" + db.AppURL, "MESSINA_MIGRATE=false", "MESSINA_BLOB_URL=s3://messina?endpoint=127.0.0.1:1&secure=false"}, keys...), "MESSINA_BLOB_URL"},
+		{"secure cookies not a boolean", []string{"MESSINA_DATABASE_URL=" + db.AppURL, blob, "MESSINA_SECURE_COOKIES=yes please"}, "MESSINA_SECURE_COOKIES"},
 		{"blob bucket missing", append([]string{"MESSINA_DATABASE_URL=" + db.AppURL, "MESSINA_MIGRATE=false", strings.Replace(blob, "s3://messina", "s3://no-such-bucket", 1)}, keys...), "MESSINA_BLOB_URL"},
 	}
 	for _, tc := range cases {

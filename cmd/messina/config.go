@@ -28,6 +28,7 @@ type config struct {
 	BootstrapToken   string
 	LogLevel         string
 	RateLimit        float64
+	SecureCookies    bool
 }
 
 func envOr(name, def string) string {
@@ -65,6 +66,8 @@ func parseFlags(name string, args []string, extra func(fs *flag.FlagSet)) (*conf
 	fs.StringVar(&c.LogLevel, "log-level", envOr("MESSINA_LOG_LEVEL", "info"), "debug, info, warn or error (MESSINA_LOG_LEVEL)")
 	maxUpload := envOr("MESSINA_MAX_UPLOAD_BYTES", "1073741824")
 	fs.StringVar(&maxUpload, "max-upload-bytes", maxUpload, "largest accepted upload in bytes (MESSINA_MAX_UPLOAD_BYTES)")
+	secureCookies := envOr("MESSINA_SECURE_COOKIES", "false")
+	fs.StringVar(&secureCookies, "secure-cookies", secureCookies, "true: mark the web UI's session cookie Secure on every request, behind a TLS-terminating proxy (MESSINA_SECURE_COOKIES)")
 	fs.Float64Var(&c.RateLimit, "rate-limit", envFloat("MESSINA_RATE_LIMIT", 100), "requests per second per token, burst twice that (MESSINA_RATE_LIMIT)")
 	if extra != nil {
 		extra(fs)
@@ -77,6 +80,9 @@ func parseFlags(name string, args []string, extra func(fs *flag.FlagSet)) (*conf
 		return nil, nil, fmt.Errorf("MESSINA_MAX_UPLOAD_BYTES: %q is not a positive number of bytes", maxUpload)
 	}
 	c.MaxUploadBytes = n
+	if c.SecureCookies, err = strconv.ParseBool(secureCookies); err != nil {
+		return nil, nil, fmt.Errorf("MESSINA_SECURE_COOKIES: %q is not true or false", secureCookies)
+	}
 	if !(c.RateLimit > 0) {
 		return nil, nil, fmt.Errorf("MESSINA_RATE_LIMIT: must be a positive number of requests per second")
 	}

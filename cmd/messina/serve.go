@@ -75,6 +75,7 @@ func runServe(ctx context.Context, args []string) error {
 		Files:          files,
 		BootstrapToken: c.BootstrapToken,
 		MaxUploadBytes: c.MaxUploadBytes,
+		SecureCookies:  c.SecureCookies,
 	})
 	if err != nil {
 		return err
