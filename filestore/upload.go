@@ -368,17 +368,15 @@ func (s *Service) record(ctx context.Context, blob storedBlob, fn func(*queries.
 // recordIn does record's work in tx; stale is our object when the blob
 // turned out to be stored already.
 func (s *Service) recordIn(ctx context.Context, q *queries.Queries, blob storedBlob, fn func(*queries.Queries) error) (stale string, err error) {
+	var unpin *string
 	if blob.uploadKey != "" {
-		n, err := q.UploadUnpin(ctx, blob.uploadKey)
-		if err != nil {
-			return "", err
-		}
-		if n == 0 {
-			// GC took the pin (it expired) and with it the object.
-			return "", fmt.Errorf("%w: upload pin of %s expired before the upload was recorded", ErrConflict, blob.uploadKey)
-		}
+		unpin = &blob.uploadKey
 	}
-	row, err := q.BlobMarkStored(ctx, queries.BlobMarkStoredParams{Sha256: blob.sum, Size: &blob.size, ObjectKey: blob.objectKey})
+	row, err := q.BlobMarkStored(ctx, queries.BlobMarkStoredParams{Sha256: blob.sum, Size: &blob.size, ObjectKey: blob.objectKey, UnpinKey: unpin})
+	if errors.Is(err, pgx.ErrNoRows) && unpin != nil {
+		// GC took the pin (it expired) and with it the object.
+		return "", fmt.Errorf("%w: upload pin of %s expired before the upload was recorded", ErrConflict, blob.uploadKey)
+	}
 	if err != nil {
 		return "", err
 	}

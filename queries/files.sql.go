@@ -353,8 +353,11 @@ func (q *Queries) BlobMarkCorrupt(ctx context.Context, arg BlobMarkCorruptParams
 }
 
 const blobMarkStored = `-- name: BlobMarkStored :one
-WITH address AS (
+WITH unpinned AS (
+    DELETE FROM files.upload WHERE key = $4::text RETURNING key
+), address AS (
     SELECT pg_advisory_xact_lock(('x' || encode(substring($1::bytea FROM 1 FOR 8), 'hex'))::bit(64)::bigint)
+    WHERE $4::text IS NULL OR EXISTS (SELECT FROM unpinned)
 )
 INSERT INTO files.blob (sha256, size, object_key, stored, stored_at)
 SELECT $1, $2, $3, true, now() FROM address
@@ -376,15 +379,24 @@ type BlobMarkStoredParams struct {
 	Sha256    []byte
 	Size      *int64
 	ObjectKey *string
+	UnpinKey  *string
 }
 
 // Records that the blob's bytes are stored under object_key (NULL: the
 // content key). A blob already stored and not corrupt keeps its object;
 // the caller compares object_key to learn whether its own object is used.
 // It takes the content address's lock first, so GC cannot delete the
-// object at the content key between the caller's check and commit.
+// object at the content key between the caller's check and commit. With
+// unpin_key it also deletes that upload's pin, in the same round trip,
+// and writes and returns nothing when the pin is gone: GC took the pin,
+// and with it the object.
 func (q *Queries) BlobMarkStored(ctx context.Context, arg BlobMarkStoredParams) (FilesBlob, error) {
-	row := q.db.QueryRow(ctx, blobMarkStored, arg.Sha256, arg.Size, arg.ObjectKey)
+	row := q.db.QueryRow(ctx, blobMarkStored,
+		arg.Sha256,
+		arg.Size,
+		arg.ObjectKey,
+		arg.UnpinKey,
+	)
 	var i FilesBlob
 	err := row.Scan(
 		&i.Sha256,

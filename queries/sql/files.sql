@@ -39,9 +39,15 @@ WHERE sha256 = @sha256 AND gen = @gen AND NOT stored AND pinned_until = @pinned_
 -- content key). A blob already stored and not corrupt keeps its object;
 -- the caller compares object_key to learn whether its own object is used.
 -- It takes the content address's lock first, so GC cannot delete the
--- object at the content key between the caller's check and commit.
-WITH address AS (
+-- object at the content key between the caller's check and commit. With
+-- unpin_key it also deletes that upload's pin, in the same round trip,
+-- and writes and returns nothing when the pin is gone: GC took the pin,
+-- and with it the object.
+WITH unpinned AS (
+    DELETE FROM files.upload WHERE key = sqlc.narg('unpin_key')::text RETURNING key
+), address AS (
     SELECT pg_advisory_xact_lock(('x' || encode(substring(@sha256::bytea FROM 1 FOR 8), 'hex'))::bit(64)::bigint)
+    WHERE sqlc.narg('unpin_key')::text IS NULL OR EXISTS (SELECT FROM unpinned)
 )
 INSERT INTO files.blob (sha256, size, object_key, stored, stored_at)
 SELECT @sha256, @size, sqlc.narg('object_key'), true, now() FROM address
