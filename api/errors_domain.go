@@ -160,6 +160,8 @@ func filesProblem(err error) (*Problem, bool) {
 		return problem(http.StatusServiceUnavailable, "store_unavailable", "the blob store is unavailable; retry later").withHeader("Retry-After", "5"), true
 	case "conflict":
 		return problem(http.StatusConflict, "conflict", "a concurrent change got in the way; retrying is safe").withHeader("Retry-After", "1"), true
+	case "rendered_document":
+		return problem(http.StatusConflict, "rendered_document", "an invoice's documents change only by rendering them again (POST /v1/invoices/{id}/documents)"), true
 	}
 	return nil, false
 }

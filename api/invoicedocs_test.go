@@ -121,6 +121,11 @@ func TestInvoiceDocumentsAreStoredAsRevisionedAttachments(t *testing.T) {
 	if res := o.call(t, request{method: "GET", path: "/v1/attachments/" + first.Items[1].ID + "/revisions/1"}); res.Status != 200 {
 		t.Fatalf("revision 1 is kept: %d %s", res.Status, res.Body)
 	}
+	// Only rendering changes them: no hand-made revision, no restore.
+	xmlDoc := "/v1/attachments/" + first.Items[0].ID
+	wantProblem(t, o.call(t, request{method: "POST", path: xmlDoc + "/revisions?filename=invoice.xml", body: []byte("<Invoice>forged</Invoice>"),
+		header: map[string]string{"Content-Type": "application/xml"}}), 409, "rendered_document")
+	wantProblem(t, o.call(t, request{method: "POST", path: xmlDoc + "/restore", body: map[string]any{"revision": 1}}), 409, "rendered_document")
 
 	res := o.call(t, request{method: "GET", path: atts, token: o.token(t, "auditor")})
 	var list struct {

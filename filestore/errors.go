@@ -53,6 +53,10 @@ var (
 	// stored object vanished under an upload). Retrying the request is
 	// safe. HTTP 409.
 	ErrConflict = &Error{Code: "conflict", Msg: "concurrent change, retry"}
+	// ErrRendered: the attachment's revisions are made by rendering its
+	// owner (an invoice's documents, PutNamed), never uploaded or restored
+	// by hand: an issued invoice's documents show the invoice. HTTP 409.
+	ErrRendered = &Error{Code: "rendered_document", Msg: "this document changes only by rendering it again from its owner"}
 )
 
 // DigestMismatchError reports the digest computed from the bytes received,

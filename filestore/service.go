@@ -345,6 +345,13 @@ func (s *Service) GetRevision(ctx context.Context, attachmentID uuid.UUID, n int
 func (s *Service) Restore(ctx context.Context, attachmentID uuid.UUID, n int, comment string) (Revision, error) {
 	var rev Revision
 	err := s.inTx(ctx, func(q *queries.Queries) error {
+		a, err := q.AttachmentGet(ctx, attachmentID)
+		if err != nil {
+			return err
+		}
+		if rendered(a) {
+			return ErrRendered
+		}
 		r, err := q.RevisionGet(ctx, queries.RevisionGetParams{AttachmentID: attachmentID, Number: int32(n)})
 		if err != nil {
 			return err

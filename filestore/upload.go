@@ -81,6 +81,12 @@ func (s *Service) CreateAttachment(ctx context.Context, owner Owner, name string
 	return att, rev, nil
 }
 
+// rendered says whether an attachment's revisions come only from
+// rendering its owner: an invoice's documents (see PutNamed).
+func rendered(a queries.FilesAttachment) bool {
+	return OwnerType(a.OwnerType) == OwnerInvoice
+}
+
 // newAttachment checks what an upload that may create an attachment of
 // owner needs before its body is read: a valid owner on a site the caller
 // can see (RLS would refuse the others anyway). It returns the cleaned
@@ -151,13 +157,16 @@ func (s *Service) PutNamed(ctx context.Context, owner Owner, name string, up Upl
 
 // AddRevision stores up as the next revision of the attachment. Under
 // concurrent calls every revision gets its own number, without gaps.
-// ErrNotFound when the attachment is not visible (checked before the body
-// is read).
+// ErrNotFound when the attachment is not visible, ErrRendered when it is
+// an invoice's document (both checked before the body is read).
 func (s *Service) AddRevision(ctx context.Context, attachmentID uuid.UUID, up Upload) (Revision, error) {
 	// The attachment is checked in the transaction that pins the upload,
 	// before the body is read.
 	check := func(q *queries.Queries) error {
-		_, err := q.AttachmentGet(ctx, attachmentID)
+		a, err := q.AttachmentGet(ctx, attachmentID)
+		if err == nil && rendered(a) {
+			err = ErrRendered
+		}
 		return err
 	}
 	rev, err := s.upload(ctx, up, check, func(*queries.Queries) (uuid.UUID, bool, error) { return attachmentID, false, nil })

@@ -94,20 +94,6 @@ func rendered(a filestore.Attachment) bool {
 	return a.Owner.Type == filestore.OwnerInvoice
 }
 
-// handMade refuses an upload or restore of a rendered attachment, before
-// the body is read; another site's attachment is 404 as elsewhere.
-func (s *Server) handMade(ctx context.Context, id uuid.UUID) error {
-	a, err := s.files.GetAttachment(ctx, id)
-	if err != nil {
-		return err
-	}
-	if rendered(a) {
-		return &pageError{Status: http.StatusConflict, Title: "Rendered from the invoice",
-			Detail: "An invoice's documents change only by rendering them again from the invoice's page."}
-	}
-	return nil
-}
-
 // maxFieldBytes bounds each text field of an upload form (the comment
 // column holds 4000 bytes).
 const maxFieldBytes = 4000
@@ -205,9 +191,8 @@ func (s *Server) addRevision(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.handMade(r.Context(), id); err != nil {
-		return err
-	}
+	// An invoice's document is refused (filestore.ErrRendered) before the
+	// file part is read.
 	fields, part, err := uploadForm(r)
 	if err != nil {
 		return err
@@ -223,9 +208,6 @@ func (s *Server) addRevision(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) restore(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
-		return err
-	}
-	if err := s.handMade(r.Context(), id); err != nil {
 		return err
 	}
 	if err := r.ParseForm(); err != nil {

@@ -202,6 +202,9 @@ func filesPageError(err error) (*pageError, bool) {
 		return &pageError{Status: http.StatusServiceUnavailable, Detail: "The document store is unavailable. Try again in a minute."}, true
 	case "conflict":
 		return &pageError{Status: http.StatusConflict, Detail: "A concurrent change got in the way. Trying again is safe."}, true
+	case "rendered_document":
+		return &pageError{Status: http.StatusConflict, Title: "Rendered from the invoice",
+			Detail: "An invoice's documents change only by rendering them again from the invoice's page."}, true
 	}
 	return nil, false
 }
