@@ -8,29 +8,21 @@ import (
 
 	"github.com/messina-oms/messina/audit"
 	"github.com/messina-oms/messina/auth"
-	"github.com/messina-oms/messina/contracts"
+	"github.com/messina-oms/messina/fault"
 	"github.com/messina-oms/messina/filestore"
 	"github.com/messina-oms/messina/invoicedoc"
-	"github.com/messina-oms/messina/kpi"
-	"github.com/messina-oms/messina/orders"
 )
 
 // domainProblem maps the domain packages' typed errors to HTTP. It is the
 // only place that knows both sides.
 func domainProblem(err error) (*Problem, bool) {
 	var av *auth.ValidationError
-	var oe *orders.Error
+	var fe *fault.Error
 	var ae *audit.Error
-	var ce *contracts.Error
 	var ie *invoicedoc.IncompleteError
-	var ke *kpi.Error
 	switch {
-	case errors.As(err, &oe):
-		return ordersProblem(oe)
-	case errors.As(err, &ce):
-		return contractsProblem(ce)
-	case errors.As(err, &ke) && errors.Is(ke, kpi.ErrValidation):
-		return validationProblem(ke.Message, domainFields(ke)...), true
+	case errors.As(err, &fe):
+		return faultProblem(fe)
 	case filestore.Code(err) != "":
 		return filesProblem(err)
 	case errors.As(err, &ae):
@@ -67,67 +59,38 @@ func domainProblem(err error) (*Problem, bool) {
 // domainFields are the invalid fields of a domain validation error, for a
 // 422 that adds fields of its own; none for any other error.
 func domainFields(err error) []FieldError {
-	var ke *kpi.Error
-	if !errors.As(err, &ke) {
+	var fe *fault.Error
+	if !errors.As(err, &fe) || !errors.Is(fe, fault.ErrValidation) {
 		return nil
 	}
-	fields := make([]FieldError, len(ke.Fields))
-	for i, f := range ke.Fields {
+	fields := make([]FieldError, len(fe.Fields))
+	for i, f := range fe.Fields {
 		fields[i] = FieldError{Field: f.Field, Message: f.Message}
 	}
 	return fields
 }
 
-// ordersProblem maps an orders.Error by its kind; its code and message
-// pass through, since they are stable and written for clients.
-// An error of an unknown kind is not mapped, so it is logged as a 500.
-func ordersProblem(e *orders.Error) (*Problem, bool) {
+// faultProblem maps a domain error (orders, contracts, kpi) by its kind;
+// its code and message pass through, since they are stable and written
+// for clients. An error of an unknown kind is not mapped, so it is logged
+// as a 500.
+func faultProblem(e *fault.Error) (*Problem, bool) {
 	switch {
-	case errors.Is(e, orders.ErrValidation):
-		fields := make([]FieldError, len(e.Fields))
-		for i, f := range e.Fields {
-			fields[i] = FieldError{Field: f.Field, Message: f.Message}
-		}
-		return validationProblem(e.Message, fields...), true
-	case errors.Is(e, orders.ErrInvalidTransition):
-		p := problem(http.StatusConflict, e.Code, e.Message)
-		p.Allowed = make([]string, len(e.Allowed))
-		for i, s := range e.Allowed {
-			p.Allowed[i] = string(s)
-		}
-		return p, true
-	case errors.Is(e, orders.ErrConflict):
-		return problem(http.StatusConflict, e.Code, e.Message), true
-	case errors.Is(e, orders.ErrNotFound):
-		return problem(http.StatusNotFound, e.Code, e.Message), true
-	case errors.Is(e, orders.ErrStale):
-		return problem(http.StatusPreconditionFailed, e.Code,
-			fmt.Sprintf("the resource changed since you read it (its version is now %d): fetch it again", e.CurrentVersion)), true
-	case errors.Is(e, orders.ErrForbidden):
-		// A write for a site outside the caller's answers as if the site
-		// did not exist: 404, like a read of another site's row, so that
-		// site-limited callers cannot tell other sites' rows from none.
-		return problem(http.StatusNotFound, "site_not_found", "no such site among the caller's sites"), true
-	}
-	return nil, false
-}
-
-// contractsProblem maps a contracts.Error by its kind, like ordersProblem.
-func contractsProblem(e *contracts.Error) (*Problem, bool) {
-	switch {
-	case errors.Is(e, contracts.ErrValidation):
-		fields := make([]FieldError, len(e.Fields))
-		for i, f := range e.Fields {
-			fields[i] = FieldError{Field: f.Field, Message: f.Message}
-		}
-		return validationProblem(e.Message, fields...), true
-	case errors.Is(e, contracts.ErrConflict):
+	case errors.Is(e, fault.ErrValidation):
+		return validationProblem(e.Message, domainFields(e)...), true
+	case errors.Is(e, fault.ErrConflict):
 		p := problem(http.StatusConflict, e.Code, e.Message)
 		p.Allowed = e.Allowed
 		return p, true
-	case errors.Is(e, contracts.ErrNotFound):
+	case errors.Is(e, fault.ErrNotFound):
 		return problem(http.StatusNotFound, e.Code, e.Message), true
-	case errors.Is(e, contracts.ErrForbidden):
+	case errors.Is(e, fault.ErrStale):
+		return problem(http.StatusPreconditionFailed, e.Code,
+			fmt.Sprintf("the resource changed since you read it (its version is now %d): fetch it again", e.CurrentVersion)), true
+	case errors.Is(e, fault.ErrForbidden):
+		// A write for a site outside the caller's answers as if the site
+		// did not exist: 404, like a read of another site's row, so that
+		// site-limited callers cannot tell other sites' rows from none.
 		return problem(http.StatusNotFound, "site_not_found", "no such site among the caller's sites"), true
 	}
 	return nil, false

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/messina-oms/messina/fault"
 )
 
 // Kinds of failure. Every error returned by Service that is not an
@@ -16,17 +17,17 @@ import (
 var (
 	// ErrNotFound: the id does not exist or is not visible to the caller's
 	// sites (row-level security makes the two indistinguishable on purpose).
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = fault.ErrNotFound
 	// ErrConflict: the request is well-formed but the current state forbids
 	// it (a run not approved, a contract already ended, an order not booked).
-	ErrConflict = errors.New("conflict")
+	ErrConflict = fault.ErrConflict
 	// ErrImmutable: the request would change a posted invoice, its lines, a
 	// credit note, a notice or an amendment. It is also an ErrConflict.
 	ErrImmutable = fmt.Errorf("immutable: %w", ErrConflict)
 	// ErrValidation: the input is invalid; Error.Fields says where.
-	ErrValidation = errors.New("validation failed")
+	ErrValidation = fault.ErrValidation
 	// ErrForbidden: the caller may not write rows of that site.
-	ErrForbidden = errors.New("forbidden")
+	ErrForbidden = fault.ErrForbidden
 )
 
 // Stable machine codes carried by Error.Code. Clients may rely on them;
@@ -40,72 +41,26 @@ const (
 	CodeNoticeNotFound     = "notice_not_found"
 	CodeInvalidState       = "invalid_state"
 	CodeImmutable          = "immutable"
-	CodeValidation         = "validation_failed"
+	CodeValidation         = fault.CodeValidation
 	CodeAlreadyExists      = "already_exists"
 	CodeForbidden          = "site_forbidden"
 	CodeConflict           = "conflict"
 )
 
 // FieldError is one invalid input field, named as in the API (snake_case).
-type FieldError struct {
-	Field   string
-	Message string
-}
+type FieldError = fault.FieldError
 
-// Error is a domain error: a kind (one of the Err* variables), a stable
-// code, a human-readable message, and the invalid fields of an
-// ErrValidation.
-type Error struct {
-	Kind    error
-	Code    string
-	Message string
-	// Fields lists the invalid fields of an ErrValidation.
-	Fields []FieldError
-	// Allowed lists, for CodeInvalidState, the states the request needs.
-	Allowed []string
-	// Err is the underlying cause, if any (for logs, not for clients).
-	Err error
-}
-
-// Error gives the code, message and details, for logs; clients should use
-// the fields.
-func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(e.Code)
-	if e.Message != "" {
-		b.WriteString(": ")
-		b.WriteString(e.Message)
-	}
-	for _, f := range e.Fields {
-		fmt.Fprintf(&b, "; %s: %s", f.Field, f.Message)
-	}
-	if len(e.Allowed) > 0 {
-		fmt.Fprintf(&b, " (needs: %v)", e.Allowed)
-	}
-	return b.String()
-}
-
-// Unwrap exposes the kind (for errors.Is) and the cause.
-func (e *Error) Unwrap() []error {
-	if e.Err == nil {
-		return []error{e.Kind}
-	}
-	return []error{e.Kind, e.Err}
-}
+// Error is the domain error of the package (see package fault); Allowed
+// lists, for CodeInvalidState, the states the request needs.
+type Error = fault.Error
 
 // ErrorCode returns the machine code of err, or "" when err is not a
 // domain error (an infrastructure failure the HTTP layer answers with 500).
-func ErrorCode(err error) string {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Code
-	}
-	return ""
-}
+func ErrorCode(err error) string { return fault.Code(err) }
 
 func validation(field, format string, args ...any) *Error {
 	msg := fmt.Sprintf(format, args...)
-	return &Error{Kind: ErrValidation, Code: CodeValidation, Message: msg, Fields: []FieldError{{Field: field, Message: msg}}}
+	return fault.Validation(msg, FieldError{Field: field, Message: msg})
 }
 
 // SQLSTATEs raised by the functions and triggers of migrations 00004 and

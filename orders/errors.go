@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/messina-oms/messina/fault"
 )
 
 // Kinds of failure. Every error returned by Service that is not an
@@ -16,20 +17,20 @@ import (
 var (
 	// ErrNotFound: the id does not exist or is not visible to the caller's
 	// sites (row-level security makes the two indistinguishable on purpose).
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = fault.ErrNotFound
 	// ErrConflict: the request is well-formed but the current state forbids
 	// it (an order no longer in draft, a duplicate, a rule already in force).
-	ErrConflict = errors.New("conflict")
+	ErrConflict = fault.ErrConflict
 	// ErrInvalidTransition: the order's status cannot go to the requested
 	// one; Error.Allowed lists where it can go. It is also an ErrConflict.
 	ErrInvalidTransition = fmt.Errorf("invalid transition: %w", ErrConflict)
 	// ErrValidation: the input is invalid; Error.Fields says where.
-	ErrValidation = errors.New("validation failed")
+	ErrValidation = fault.ErrValidation
 	// ErrStale: the expected version does not match the current one
 	// (optimistic locking; If-Match in HTTP).
-	ErrStale = errors.New("stale version")
+	ErrStale = fault.ErrStale
 	// ErrForbidden: the caller may not write rows of that site.
-	ErrForbidden = errors.New("forbidden")
+	ErrForbidden = fault.ErrForbidden
 )
 
 // Stable machine codes carried by Error.Code. Clients may rely on them;
@@ -45,7 +46,7 @@ const (
 	CodePriceNotFound      = "price_not_found"
 	CodeOrderNotFound      = "order_not_found"
 	CodeLineNotFound       = "order_line_not_found"
-	CodeValidation         = "validation_failed"
+	CodeValidation         = fault.CodeValidation
 	CodeInvalidTransition  = "invalid_transition"
 	CodeNotEditable        = "order_not_editable"
 	CodeRuleInPast         = "rule_rewrites_past"
@@ -55,64 +56,16 @@ const (
 	CodeConflict           = "conflict"
 )
 
-// FieldError is one invalid input field. Field uses the JSON names of the
-// API, with list positions for lines: "lines[2].quantity".
-type FieldError struct {
-	Field   string
-	Message string
-}
+// FieldError is one invalid input field, named as in the API.
+type FieldError = fault.FieldError
 
-// Error is a domain error: a kind (one of the Err* variables), a stable
-// code, a human-readable message, and details for some kinds.
-type Error struct {
-	Kind    error
-	Code    string
-	Message string
-	// Fields lists the invalid fields of an ErrValidation.
-	Fields []FieldError
-	// Allowed lists the statuses an order may go to, for ErrInvalidTransition.
-	Allowed []Status
-	// CurrentVersion is the row's version, for ErrStale.
-	CurrentVersion int32
-	// Err is the underlying cause, if any (for logs, not for clients).
-	Err error
-}
-
-// Error gives the code, message and details, for logs; clients should use
-// the fields.
-func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(e.Code)
-	if e.Message != "" {
-		b.WriteString(": ")
-		b.WriteString(e.Message)
-	}
-	for _, f := range e.Fields {
-		fmt.Fprintf(&b, "; %s: %s", f.Field, f.Message)
-	}
-	if len(e.Allowed) > 0 {
-		fmt.Fprintf(&b, " (allowed: %v)", e.Allowed)
-	}
-	return b.String()
-}
-
-// Unwrap exposes the kind (for errors.Is) and the cause.
-func (e *Error) Unwrap() []error {
-	if e.Err == nil {
-		return []error{e.Kind}
-	}
-	return []error{e.Kind, e.Err}
-}
+// Error is the domain error of the package (see package fault); Allowed
+// lists the statuses an order may go to, for ErrInvalidTransition.
+type Error = fault.Error
 
 // ErrorCode returns the machine code of err, or "" when err is not a
 // domain error (an infrastructure failure the HTTP layer answers with 500).
-func ErrorCode(err error) string {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Code
-	}
-	return ""
-}
+func ErrorCode(err error) string { return fault.Code(err) }
 
 func notFound(code, format string, args ...any) *Error {
 	return &Error{Kind: ErrNotFound, Code: code, Message: fmt.Sprintf(format, args...)}
@@ -133,7 +86,7 @@ func (f fieldErrors) err() error {
 	if len(f) == 0 {
 		return nil
 	}
-	return &Error{Kind: ErrValidation, Code: CodeValidation, Message: "invalid input", Fields: f}
+	return fault.Validation("invalid input", f...)
 }
 
 // SQLSTATEs raised by the triggers of migration 00004.
@@ -203,10 +156,10 @@ func translate(err error, notFoundCode, fieldPrefix string) error {
 	}
 	switch pe.Code {
 	case stateInvalidTransition:
-		var allowed []Status
+		var allowed []string
 		for s := range strings.SplitSeq(pe.Detail, ",") {
 			if s != "" {
-				allowed = append(allowed, Status(s))
+				allowed = append(allowed, s)
 			}
 		}
 		return &Error{Kind: ErrInvalidTransition, Code: CodeInvalidTransition, Message: pe.Message, Allowed: allowed, Err: err}

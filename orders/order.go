@@ -652,7 +652,7 @@ func (s *Service) invalidTransition(ctx context.Context, q *queries.Queries, fro
 	}
 	e := &Error{Kind: ErrInvalidTransition, Code: CodeInvalidTransition, Message: fmt.Sprintf("the order is already %s", to)}
 	for _, r := range rows {
-		e.Allowed = append(e.Allowed, Status(r.ToStatus))
+		e.Allowed = append(e.Allowed, string(r.ToStatus))
 	}
 	return e
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/messina-oms/messina/auth"
+	"github.com/messina-oms/messina/fault"
 	"github.com/messina-oms/messina/keyset"
 	"github.com/messina-oms/messina/queries"
 )
@@ -46,8 +47,7 @@ func (s *Service) inTx(ctx context.Context, fn func(q *queries.Queries) error) e
 
 // badCursor is the error of a cursor this package did not make.
 func badCursor() error {
-	return &Error{Kind: ErrValidation, Code: CodeValidation, Message: "invalid cursor",
-		Fields: []FieldError{{Field: "cursor", Message: "not a cursor returned by this list"}}}
+	return fault.Validation("invalid cursor", FieldError{Field: "cursor", Message: "not a cursor returned by this list"})
 }
 
 func decodeCursor(cursor string, n int) ([]string, error) {

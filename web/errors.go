@@ -11,10 +11,9 @@ import (
 
 	"github.com/messina-oms/messina/audit"
 	"github.com/messina-oms/messina/auth"
-	"github.com/messina-oms/messina/contracts"
+	"github.com/messina-oms/messina/fault"
 	"github.com/messina-oms/messina/filestore"
 	"github.com/messina-oms/messina/invoicedoc"
-	"github.com/messina-oms/messina/kpi"
 	"github.com/messina-oms/messina/orders"
 )
 
@@ -78,9 +77,7 @@ var titles = map[int]string{
 // Unknown errors are a 500 whose cause is logged, never shown.
 func pageErrorOf(err error) (*pageError, bool) {
 	var pe *pageError
-	var oe *orders.Error
-	var ce *contracts.Error
-	var ke *kpi.Error
+	var fe *fault.Error
 	var ie *invoicedoc.IncompleteError
 	var ae *audit.Error
 	var mbe *http.MaxBytesError
@@ -89,16 +86,8 @@ func pageErrorOf(err error) (*pageError, bool) {
 		return pe, true
 	case errors.As(err, &mbe):
 		return &pageError{Status: http.StatusRequestEntityTooLarge, Detail: fmt.Sprintf("The request is larger than the limit of %d bytes.", mbe.Limit)}, true
-	case errors.As(err, &oe):
-		return ordersPageError(oe)
-	case errors.As(err, &ce):
-		return contractsPageError(ce)
-	case errors.As(err, &ke) && errors.Is(ke, kpi.ErrValidation):
-		out := invalid("The report filters are not valid.")
-		for _, f := range ke.Fields {
-			out.Fields = append(out.Fields, fieldError{Field: f.Field, Message: f.Message})
-		}
-		return out, true
+	case errors.As(err, &fe):
+		return faultPageError(fe)
 	case errors.As(err, &ie):
 		// The invoice is fine; its parties lack what a conforming document
 		// needs. Each missing part is named, so whoever keeps it can add it.
@@ -121,11 +110,12 @@ func pageErrorOf(err error) (*pageError, bool) {
 		Detail: "The server could not complete this request. If it happens again, quote the request id below."}, false
 }
 
-// ordersPageError maps an orders.Error by its kind; its message is written
-// for people and passes through.
-func ordersPageError(e *orders.Error) (*pageError, bool) {
+// faultPageError maps a domain error (orders, contracts, kpi) by its
+// kind, as the API's faultProblem does; its message is written for people
+// and passes through.
+func faultPageError(e *fault.Error) (*pageError, bool) {
 	switch {
-	case errors.Is(e, orders.ErrValidation):
+	case errors.Is(e, fault.ErrValidation):
 		out := invalid(sentence(e.Message))
 		for _, f := range e.Fields {
 			out.Fields = append(out.Fields, fieldError{Field: f.Field, Message: f.Message})
@@ -133,51 +123,24 @@ func ordersPageError(e *orders.Error) (*pageError, bool) {
 		return out, true
 	case errors.Is(e, orders.ErrInvalidTransition):
 		out := &pageError{Status: http.StatusConflict, Title: "This status change is not allowed",
-			Detail: sentence(e.Message)}
-		for _, st := range e.Allowed {
-			out.Allowed = append(out.Allowed, string(st))
-		}
-		out.AllowedIntro = "From its current status the order may go to:"
+			Detail: sentence(e.Message), Allowed: e.Allowed, AllowedIntro: "From its current status the order may go to:"}
 		if len(out.Allowed) == 0 {
 			out.Detail += " No status change is possible from here."
 		}
 		return out, true
-	case errors.Is(e, orders.ErrConflict):
-		return &pageError{Status: http.StatusConflict, Detail: sentence(e.Message)}, true
-	case errors.Is(e, orders.ErrNotFound):
-		return notFound("No such record among the sites you can see."), true
-	case errors.Is(e, orders.ErrStale):
-		return &pageError{Status: http.StatusPreconditionFailed,
-			Detail: "The order changed since you opened it. Reload it, check the changes, and try again."}, true
-	case errors.Is(e, orders.ErrForbidden):
-		// Like the API: a write for another site's record reads as if the
-		// record did not exist.
-		return notFound("No such record among the sites you can see."), true
-	}
-	return nil, false
-}
-
-// contractsPageError maps a contracts.Error by its kind, as the API's
-// contractsProblem does; its message is written for people and passes
-// through.
-func contractsPageError(e *contracts.Error) (*pageError, bool) {
-	switch {
-	case errors.Is(e, contracts.ErrValidation):
-		out := invalid(sentence(e.Message))
-		for _, f := range e.Fields {
-			out.Fields = append(out.Fields, fieldError{Field: f.Field, Message: f.Message})
-		}
-		return out, true
-	case errors.Is(e, contracts.ErrConflict):
+	case errors.Is(e, fault.ErrConflict):
 		out := &pageError{Status: http.StatusConflict, Detail: sentence(e.Message), Allowed: e.Allowed}
 		if len(e.Allowed) > 0 {
 			out.AllowedIntro = "This is possible only in the status:"
 		}
 		return out, true
-	case errors.Is(e, contracts.ErrNotFound), errors.Is(e, contracts.ErrForbidden):
+	case errors.Is(e, fault.ErrNotFound), errors.Is(e, fault.ErrForbidden):
 		// Another site's record, or a write for another site, reads as if
 		// it did not exist.
 		return notFound("No such record among the sites you can see."), true
+	case errors.Is(e, fault.ErrStale):
+		return &pageError{Status: http.StatusPreconditionFailed,
+			Detail: "The record changed since you opened it. Reload it, check the changes, and try again."}, true
 	}
 	return nil, false
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/messina-oms/messina/fault"
 	"github.com/messina-oms/messina/kpi"
 	"github.com/messina-oms/messina/orders"
 )
@@ -192,9 +193,9 @@ func checkKPI(fields []fieldError, domainErr error) error {
 	if len(fields) == 0 {
 		return domainErr
 	}
-	var ke *kpi.Error
-	if errors.As(domainErr, &ke) {
-		for _, f := range ke.Fields {
+	var fe *fault.Error
+	if errors.As(domainErr, &fe) {
+		for _, f := range fe.Fields {
 			fields = append(fields, fieldError{Field: f.Field, Message: f.Message})
 		}
 	}
