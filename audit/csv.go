@@ -13,7 +13,7 @@ import (
 
 // CSVHeader is the first record WriteCSV and CSVWriter write.
 var CSVHeader = []string{"id", "at", "txid", "table", "op", "key_kind", "key", "new_key", "old", "new",
-	"db_user", "actor", "request_id", "application_name", "client_addr", "table_version"}
+	"db_user", "actor", "request_id", "application_name", "client_addr", "table_version", "site"}
 
 // CSVWriter writes events as CSV (RFC 4180), header first. Text a
 // spreadsheet would run as a formula (leading = + - @ tab or CR) is
@@ -51,6 +51,7 @@ func (c *CSVWriter) Write(e Event) error {
 		cell(e.ApplicationName),
 		e.ClientAddr,
 		strconv.FormatInt(e.TableVersion, 10),
+		cell(e.Site),
 	}
 	if err := c.w.Write(rec); err != nil {
 		return fmt.Errorf("audit: write csv: %w", err)

@@ -18,6 +18,11 @@
 //
 // 'statement' mode suits tables written mostly by set-based statements
 // (invoice runs, renewals): one INSERT ... SELECT logs a whole statement.
+// A table with a site column names it, so that readers limited to sites
+// see its events (migrations/00013_audit_site.sql):
+//
+//	SELECT audit.set_site_column('orders.order', 'site_id');
+//
 // The service must set messina.actor and messina.request_id in every
 // transaction (auth.Begin does). DDL is followed by event triggers, which
 // only a superuser can create: run SELECT audit.install_event_triggers()

@@ -122,6 +122,9 @@ type Event struct {
 	// TableVersion is the audit.table_version id describing the columns
 	// and key at the time.
 	TableVersion int64 `json:"table_version"`
+	// Site is the site of the changed row, for tables with a site column
+	// (audit.set_site_column); empty for the others.
+	Site string `json:"site,omitempty"`
 }
 
 func eventFromRow(r queries.AuditLog) Event {
@@ -150,6 +153,9 @@ func eventFromRow(r queries.AuditLog) Event {
 	}
 	if r.ClientAddr != nil {
 		e.ClientAddr = r.ClientAddr.String()
+	}
+	if r.Site != nil {
+		e.Site = *r.Site
 	}
 	return e
 }

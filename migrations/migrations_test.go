@@ -281,3 +281,45 @@ func TestEveryViewWithASiteIsIsolated(t *testing.T) {
 		t.Fatalf("found %v views with a site_id; the query is wrong", kinds)
 	}
 }
+
+// Every audited table with a site_id has it as its audit site column, so
+// that auditors limited to sites see its events (and only theirs).
+func TestEveryAuditedTableWithASiteHasItsSiteColumn(t *testing.T) {
+	t.Parallel()
+	dbURL := freshDatabase(t)
+	ctx := context.Background()
+	if _, err := migrations.Up(ctx, dbURL); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `
+		SELECT format('%I.%I', t.table_schema, t.table_name), coalesce(t.site_column, '')
+		FROM audit.audited_table t
+		JOIN pg_class c ON c.oid = to_regclass(format('%I.%I', t.table_schema, t.table_name))
+		JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'site_id' AND NOT a.attisdropped
+		WHERE t.enabled`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for rows.Next() {
+		var table, col string
+		if err := rows.Scan(&table, &col); err != nil {
+			t.Fatal(err)
+		}
+		checked++
+		if col != "site_id" {
+			t.Errorf("%s has a site_id but its audit site column is %q: SELECT audit.set_site_column('%s', 'site_id') in its migration", table, col, table)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if checked < 15 {
+		t.Fatalf("only %d audited tables with a site_id found; the query is wrong", checked)
+	}
+}

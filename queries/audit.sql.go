@@ -28,8 +28,9 @@ func (q *Queries) AuditCurrentRow(ctx context.Context, arg AuditCurrentRowParams
 }
 
 const auditEventList = `-- name: AuditEventList :many
-SELECT l.id, l.at, l.txid, l.table_version, l.table_id, l.table_schema, l.table_name, l.op, l.key_kind, l.key, l.new_key, l.old, l.new, l.db_user, l.actor, l.request_id, l.application_name, l.client_addr FROM audit.log l
+SELECT l.id, l.at, l.txid, l.table_version, l.table_id, l.table_schema, l.table_name, l.op, l.key_kind, l.key, l.new_key, l.old, l.new, l.db_user, l.actor, l.request_id, l.application_name, l.client_addr, l.site FROM audit.log l
 WHERE l.id > $1
+  AND audit.event_visible(l.site, l.table_id)
   AND ($2::integer IS NULL OR l.table_id = $2::integer)
   AND ($3::timestamptz IS NULL OR l.at >= $3::timestamptz)
   AND ($4::timestamptz IS NULL OR l.at <= $4::timestamptz)
@@ -81,6 +82,7 @@ func (q *Queries) AuditEventList(ctx context.Context, arg AuditEventListParams) 
 			&i.RequestID,
 			&i.ApplicationName,
 			&i.ClientAddr,
+			&i.Site,
 		); err != nil {
 			return nil, err
 		}
@@ -93,9 +95,10 @@ func (q *Queries) AuditEventList(ctx context.Context, arg AuditEventListParams) 
 }
 
 const auditEventListByKey = `-- name: AuditEventListByKey :many
-SELECT l.id, l.at, l.txid, l.table_version, l.table_id, l.table_schema, l.table_name, l.op, l.key_kind, l.key, l.new_key, l.old, l.new, l.db_user, l.actor, l.request_id, l.application_name, l.client_addr FROM audit.log l
+SELECT l.id, l.at, l.txid, l.table_version, l.table_id, l.table_schema, l.table_name, l.op, l.key_kind, l.key, l.new_key, l.old, l.new, l.db_user, l.actor, l.request_id, l.application_name, l.client_addr, l.site FROM audit.log l
 WHERE l.id > $1
   AND l.table_id = $2::integer
+  AND audit.event_visible(l.site, l.table_id)
   AND ((jsonb_hash_extended(l.key, 0) = jsonb_hash_extended($3::jsonb, 0) AND l.key = $3::jsonb)
        OR (l.new_key IS NOT NULL AND jsonb_hash_extended(l.new_key, 0) = jsonb_hash_extended($3::jsonb, 0)
            AND l.new_key = $3::jsonb)
@@ -153,6 +156,7 @@ func (q *Queries) AuditEventListByKey(ctx context.Context, arg AuditEventListByK
 			&i.RequestID,
 			&i.ApplicationName,
 			&i.ClientAddr,
+			&i.Site,
 		); err != nil {
 			return nil, err
 		}
@@ -352,6 +356,8 @@ type AuditTableResolveParams struct {
 
 // Queries of package audit (design.md section 4). Keys are matched on their
 // 64-bit hash first, which is what the log_key/log_new_key indexes hold.
+// Events are filtered by audit.event_visible: a principal limited to sites
+// reads only their events and those of tables without a site.
 // The audited table currently or formerly named schema.name; its current
 // name wins over a former one.
 func (q *Queries) AuditTableResolve(ctx context.Context, arg AuditTableResolveParams) (int32, error) {
@@ -400,11 +406,12 @@ func (q *Queries) AuditTableVersionList(ctx context.Context, tableID int32) ([]A
 }
 
 const auditTimelineList = `-- name: AuditTimelineList :many
-SELECT DISTINCT ON (l.id) l.id, l.at, l.txid, l.table_version, l.table_id, l.table_schema, l.table_name, l.op, l.key_kind, l.key, l.new_key, l.old, l.new, l.db_user, l.actor, l.request_id, l.application_name, l.client_addr
+SELECT DISTINCT ON (l.id) l.id, l.at, l.txid, l.table_version, l.table_id, l.table_schema, l.table_name, l.op, l.key_kind, l.key, l.new_key, l.old, l.new, l.db_user, l.actor, l.request_id, l.application_name, l.client_addr, l.site
 FROM (SELECT (e.value->>'table_id')::integer AS table_id, e.value->'key' AS key
       FROM jsonb_array_elements($1::jsonb) e) r
 JOIN audit.log l ON l.table_id = r.table_id
 WHERE l.id > $2
+  AND audit.event_visible(l.site, l.table_id)
   AND ((jsonb_hash_extended(l.key, 0) = jsonb_hash_extended(r.key, 0) AND l.key = r.key)
        OR (l.new_key IS NOT NULL AND jsonb_hash_extended(l.new_key, 0) = jsonb_hash_extended(r.key, 0) AND l.new_key = r.key)
        OR l.op = 'T')
@@ -449,6 +456,7 @@ func (q *Queries) AuditTimelineList(ctx context.Context, arg AuditTimelineListPa
 			&i.RequestID,
 			&i.ApplicationName,
 			&i.ClientAddr,
+			&i.Site,
 		); err != nil {
 			return nil, err
 		}

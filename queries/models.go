@@ -885,6 +885,7 @@ type AuditAuditedTable struct {
 	Enabled        bool
 	Mode           string
 	CurrentVersion *int64
+	SiteColumn     *string
 }
 
 type AuditLog struct {
@@ -906,6 +907,7 @@ type AuditLog struct {
 	RequestID       *string
 	ApplicationName *string
 	ClientAddr      *netip.Addr
+	Site            *string
 }
 
 type AuditSeal struct {

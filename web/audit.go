@@ -176,14 +176,10 @@ func parseFilterTime(v string) (time.Time, bool) {
 }
 
 // auditEvents lists the audit log, filtered by table, row key and time.
-// Like the API, it needs a principal of all sites: the log has no site
-// column, so site-limited auditors read history through an order.
+// A principal limited to sites sees their events and those of tables
+// without a site (the audit package filters in SQL).
 func (s *Server) auditEvents(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	if p, _ := auth.FromContext(ctx); !p.AllSites() {
-		return &pageError{Status: http.StatusForbidden, Title: "All sites required",
-			Detail: "The audit log spans all sites, and your access is limited to some. Read history through an order's audit timeline instead."}
-	}
 	q := r.URL.Query()
 	d := auditEventsData{Table: strings.TrimSpace(q.Get("table")), Key: strings.TrimSpace(q.Get("key")),
 		Since: strings.TrimSpace(q.Get("since")), Until: strings.TrimSpace(q.Get("until"))}

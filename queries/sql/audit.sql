@@ -1,5 +1,7 @@
 -- Queries of package audit (design.md section 4). Keys are matched on their
 -- 64-bit hash first, which is what the log_key/log_new_key indexes hold.
+-- Events are filtered by audit.event_visible: a principal limited to sites
+-- reads only their events and those of tables without a site.
 
 -- name: AuditTableResolve :one
 -- The audited table currently or formerly named schema.name; its current
@@ -28,6 +30,7 @@ ORDER BY id;
 -- times.
 SELECT l.* FROM audit.log l
 WHERE l.id > @after_id
+  AND audit.event_visible(l.site, l.table_id)
   AND (sqlc.narg('table_id')::integer IS NULL OR l.table_id = sqlc.narg('table_id')::integer)
   AND (sqlc.narg('since')::timestamptz IS NULL OR l.at >= sqlc.narg('since')::timestamptz)
   AND (sqlc.narg('until')::timestamptz IS NULL OR l.at <= sqlc.narg('until')::timestamptz)
@@ -41,6 +44,7 @@ LIMIT @max_rows;
 SELECT l.* FROM audit.log l
 WHERE l.id > @after_id
   AND l.table_id = @table_id::integer
+  AND audit.event_visible(l.site, l.table_id)
   AND ((jsonb_hash_extended(l.key, 0) = jsonb_hash_extended(@key::jsonb, 0) AND l.key = @key::jsonb)
        OR (l.new_key IS NOT NULL AND jsonb_hash_extended(l.new_key, 0) = jsonb_hash_extended(@key::jsonb, 0)
            AND l.new_key = @key::jsonb)
@@ -59,6 +63,7 @@ FROM (SELECT (e.value->>'table_id')::integer AS table_id, e.value->'key' AS key
       FROM jsonb_array_elements(@refs::jsonb) e) r
 JOIN audit.log l ON l.table_id = r.table_id
 WHERE l.id > @after_id
+  AND audit.event_visible(l.site, l.table_id)
   AND ((jsonb_hash_extended(l.key, 0) = jsonb_hash_extended(r.key, 0) AND l.key = r.key)
        OR (l.new_key IS NOT NULL AND jsonb_hash_extended(l.new_key, 0) = jsonb_hash_extended(r.key, 0) AND l.new_key = r.key)
        OR l.op = 'T')
