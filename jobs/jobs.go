@@ -193,7 +193,7 @@ type auditPartitionsWorker struct {
 }
 
 func (w *auditPartitionsWorker) Work(ctx context.Context, _ *river.Job[AuditPartitionsArgs]) error {
-	if _, err := w.pool.Exec(ctx, "SELECT audit.create_partitions(2)"); err != nil {
+	if err := queries.New(w.pool).AuditCreatePartitions(ctx, 2); err != nil {
 		return fmt.Errorf("create audit partitions: %w", err)
 	}
 	return nil

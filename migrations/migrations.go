@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/messina-oms/messina/queries"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
@@ -69,10 +70,11 @@ func upRiver(ctx context.Context, url string) ([]string, error) {
 		return nil, fmt.Errorf("river migrate: %w", err)
 	}
 	defer lockConn.Release()
-	if _, err := lockConn.Exec(ctx, "SELECT pg_advisory_lock(7270002)"); err != nil {
+	lock := queries.New(lockConn)
+	if err := lock.RiverMigrationLock(ctx); err != nil {
 		return nil, fmt.Errorf("river migrate lock: %w", err)
 	}
-	defer lockConn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(7270002)") //nolint:errcheck
+	defer lock.RiverMigrationUnlock(context.WithoutCancel(ctx)) //nolint:errcheck // the session ends with the pool anyway
 	m, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Schema: "river"})
 	if err != nil {
 		return nil, fmt.Errorf("river migrate: %w", err)

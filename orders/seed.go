@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/messina-oms/messina/auth"
+	"github.com/messina-oms/messina/queries"
 )
 
 //go:embed seed.sql
@@ -63,11 +64,12 @@ func Seed(ctx context.Context, pool *pgxpool.Pool, opt SeedOptions) (SeedResult,
 	ctx = auth.WithPrincipal(ctx, auth.System("seed"))
 	err := auth.InTx(ctx, pool, func(tx pgx.Tx) error {
 		// Serializes concurrent seeders, so "if empty" holds until commit.
-		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(7270004)"); err != nil {
+		q := queries.New(tx)
+		if err := q.SeedLock(ctx); err != nil {
 			return fmt.Errorf("lock: %w", err)
 		}
-		var exists bool
-		if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT FROM core.site)").Scan(&exists); err != nil {
+		exists, err := q.AnySite(ctx)
+		if err != nil {
 			return fmt.Errorf("check for data: %w", err)
 		}
 		if exists {

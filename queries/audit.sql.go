@@ -10,6 +10,17 @@ import (
 	"time"
 )
 
+const auditCreatePartitions = `-- name: AuditCreatePartitions :exec
+SELECT audit.create_partitions($1::integer)
+`
+
+// The audit log's monthly partitions for this month and the next months
+// ahead (idempotent; the audit_partitions job calls it daily).
+func (q *Queries) AuditCreatePartitions(ctx context.Context, monthsAhead int32) error {
+	_, err := q.db.Exec(ctx, auditCreatePartitions, monthsAhead)
+	return err
+}
+
 const auditCurrentRow = `-- name: AuditCurrentRow :one
 SELECT audit.current_row($1::integer, $2::jsonb)::jsonb AS current
 `

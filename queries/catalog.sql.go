@@ -13,6 +13,19 @@ import (
 	"github.com/shopspring/decimal"
 )
 
+const anySite = `-- name: AnySite :one
+SELECT EXISTS (SELECT FROM core.site) AS any
+`
+
+// Whether the database holds any site yet (the demo seed runs only when
+// none).
+func (q *Queries) AnySite(ctx context.Context) (bool, error) {
+	row := q.db.QueryRow(ctx, anySite)
+	var any bool
+	err := row.Scan(&any)
+	return any, err
+}
+
 const customerCreate = `-- name: CustomerCreate :one
 INSERT INTO core.customer (site_id, name, vat_id, currency, language, timezone, payment_terms_days, po_required,
                            address_street, address_city, address_postcode, address_country)
@@ -752,6 +765,17 @@ func (q *Queries) ProductSetActive(ctx context.Context, arg ProductSetActivePara
 		&i.Version,
 	)
 	return i, err
+}
+
+const seedLock = `-- name: SeedLock :exec
+SELECT pg_advisory_xact_lock(7270004)
+`
+
+// Serializes concurrent demo seeders until commit, so that "only when
+// empty" holds.
+func (q *Queries) SeedLock(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, seedLock)
+	return err
 }
 
 const siteCreate = `-- name: SiteCreate :one

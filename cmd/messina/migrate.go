@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/messina-oms/messina/migrations"
+	"github.com/messina-oms/messina/queries"
 )
 
 func runMigrate(ctx context.Context, args []string) error {
@@ -55,11 +56,11 @@ func installEventTriggers(ctx context.Context, c *config) error {
 			return err
 		}
 		defer pool.Close()
-		var n int
-		if err := pool.QueryRow(ctx, "SELECT count(*) FROM pg_event_trigger WHERE evtname LIKE 'audit_%'").Scan(&n); err != nil {
+		installed, err := queries.New(pool).AuditEventTriggersInstalled(ctx)
+		if err != nil {
 			return fmt.Errorf("migrate: look up event triggers: %s", oneLine(err))
 		}
-		if n == 0 {
+		if !installed {
 			fmt.Fprintln(os.Stderr, "messina: warning: the audit's event triggers are not installed; set MESSINA_SUPER_DATABASE_URL for one migrate, or have a superuser run SELECT audit.install_event_triggers()")
 		}
 		return nil
@@ -69,7 +70,7 @@ func installEventTriggers(ctx context.Context, c *config) error {
 		return err
 	}
 	defer pool.Close()
-	if _, err := pool.Exec(ctx, "SELECT audit.install_event_triggers()"); err != nil {
+	if err := queries.New(pool).AuditInstallEventTriggers(ctx); err != nil {
 		return fmt.Errorf("MESSINA_SUPER_DATABASE_URL: install audit event triggers: %s", oneLine(err))
 	}
 	return nil

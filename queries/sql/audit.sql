@@ -102,3 +102,8 @@ SELECT audit.event_triggers_installed()::boolean AS installed;
 -- order finds its lines, approvals and attachments, also the deleted ones.
 SELECT DISTINCT l.key::jsonb AS key FROM audit.log l
 WHERE l.table_id = @table_id AND l.op = 'I' AND l.new ->> @column_name::text = @value::text;
+
+-- name: AuditCreatePartitions :exec
+-- The audit log's monthly partitions for this month and the next months
+-- ahead (idempotent; the audit_partitions job calls it daily).
+SELECT audit.create_partitions(@months_ahead::integer);

@@ -142,3 +142,13 @@ WHERE p.unit_cost IS NOT NULL;
 -- name: CustomerNames :many
 -- The names of the visible customers among ids, for lists that show them.
 SELECT id, name FROM core.customer WHERE id = ANY(@ids::uuid[]);
+
+-- name: SeedLock :exec
+-- Serializes concurrent demo seeders until commit, so that "only when
+-- empty" holds.
+SELECT pg_advisory_xact_lock(7270004);
+
+-- name: AnySite :one
+-- Whether the database holds any site yet (the demo seed runs only when
+-- none).
+SELECT EXISTS (SELECT FROM core.site) AS any;
