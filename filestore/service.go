@@ -110,6 +110,11 @@ type Attachment struct {
 	CreatedAt      time.Time
 }
 
+// Rendered says whether the attachment's revisions come only from
+// rendering its owner: an invoice's documents (PutNamed). AddRevision and
+// Restore refuse them with ErrRendered.
+func (a Attachment) Rendered() bool { return a.Owner.Type == OwnerInvoice }
+
 // Revision is one immutable version of an attachment's content.
 type Revision struct {
 	AttachmentID uuid.UUID
@@ -349,7 +354,7 @@ func (s *Service) Restore(ctx context.Context, attachmentID uuid.UUID, n int, co
 		if err != nil {
 			return err
 		}
-		if rendered(a) {
+		if attachmentFromRow(a).Rendered() {
 			return ErrRendered
 		}
 		r, err := q.RevisionGet(ctx, queries.RevisionGetParams{AttachmentID: attachmentID, Number: int32(n)})

@@ -81,12 +81,6 @@ func (s *Service) CreateAttachment(ctx context.Context, owner Owner, name string
 	return att, rev, nil
 }
 
-// rendered says whether an attachment's revisions come only from
-// rendering its owner: an invoice's documents (see PutNamed).
-func rendered(a queries.FilesAttachment) bool {
-	return OwnerType(a.OwnerType) == OwnerInvoice
-}
-
 // newAttachment checks what an upload that may create an attachment of
 // owner needs before its body is read: a valid owner on a site the caller
 // can see (RLS would refuse the others anyway). It returns the cleaned
@@ -164,7 +158,7 @@ func (s *Service) AddRevision(ctx context.Context, attachmentID uuid.UUID, up Up
 	// before the body is read.
 	check := func(q *queries.Queries) error {
 		a, err := q.AttachmentGet(ctx, attachmentID)
-		if err == nil && rendered(a) {
+		if err == nil && attachmentFromRow(a).Rendered() {
 			err = ErrRendered
 		}
 		return err

@@ -33,9 +33,6 @@ type attachmentPageData struct {
 	DiffFrom, DiffTo int
 	// Truncated says that older revisions exist beyond the list.
 	Truncated bool
-	// Rendered says that the revisions are made by rendering their owner
-	// (an invoice's documents), never by hand: no upload or restore.
-	Rendered  bool
 	MaxUpload int64
 }
 
@@ -74,7 +71,7 @@ func (s *Server) attachmentPage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	d := attachmentPageData{Attachment: a, Owner: ownerOfAttachment(a), MaxUpload: s.cfg.MaxUploadBytes,
-		Truncated: a.LatestRevision > maxListedRevisions, Rendered: rendered(a)}
+		Truncated: a.LatestRevision > maxListedRevisions}
 	for _, rv := range revs {
 		d.Numbers = append(d.Numbers, rv.Number)
 	}
@@ -85,13 +82,6 @@ func (s *Server) attachmentPage(w http.ResponseWriter, r *http.Request) error {
 		d.DiffFrom = d.Numbers[max(n-2, 0)]
 	}
 	return s.render(w, r, http.StatusOK, "attachment", a.Name, d)
-}
-
-// rendered says whether an attachment's revisions come from rendering its
-// owner: an invoice's documents show the posted invoice, so the UI lets
-// them change only by rendering again, never by an upload or a restore.
-func rendered(a filestore.Attachment) bool {
-	return a.Owner.Type == filestore.OwnerInvoice
 }
 
 // maxFieldBytes bounds each text field of an upload form (the comment
