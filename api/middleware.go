@@ -101,7 +101,7 @@ func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, rt route) er
 	if !slices.Contains(rt.roles, p.Role) {
 		return problem(http.StatusForbidden, "forbidden", fmt.Sprintf("role %s may not call %s", p.Role, rt.name))
 	}
-	if wait, ok := s.limiter.allow(p.Actor, s.cfg.Now()); !ok {
+	if wait, ok := s.limiter.Take(p.Actor, s.cfg.Now()); !ok {
 		secs := int(wait/time.Second) + 1
 		return problem(http.StatusTooManyRequests, "rate_limited", "too many requests").withHeader("Retry-After", fmt.Sprint(secs))
 	}

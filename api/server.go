@@ -10,10 +10,12 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/time/rate"
 
 	"github.com/messina-oms/messina/auth"
 	"github.com/messina-oms/messina/contracts"
 	"github.com/messina-oms/messina/filestore"
+	"github.com/messina-oms/messina/internal/ratelimit"
 	"github.com/messina-oms/messina/kpi"
 	"github.com/messina-oms/messina/orders"
 	"github.com/messina-oms/messina/queries"
@@ -89,7 +91,7 @@ type Server struct {
 	kpi       *kpi.Service
 	router    *mux.Router
 	metrics   *metrics
-	limiter   *rateLimiter
+	limiter   *ratelimit.Buckets
 	routes    []route
 }
 
@@ -118,6 +120,10 @@ var (
 	auditors  = []auth.Role{auth.RoleAdmin, auth.RoleAuditor}
 )
 
+// maxRateLimitedPrincipals bounds the rate limiter's memory (one bucket
+// per principal seen); past it, every bucket starts afresh.
+const maxRateLimitedPrincipals = 100_000
+
 // New builds the server and its route table.
 func New(cfg Config) *Server {
 	cfg.setDefaults()
@@ -137,7 +143,7 @@ func New(cfg Config) *Server {
 		kpi:       kpi.New(cfg.Pool, cfg.Logger),
 		router:    mux.NewRouter(),
 		metrics:   newMetrics(reg),
-		limiter:   newRateLimiter(cfg.RateLimit, cfg.RateBurst),
+		limiter:   ratelimit.New(rate.Limit(cfg.RateLimit), cfg.RateBurst, maxRateLimitedPrincipals),
 	}
 	s.routes = s.routeTable()
 	s.router.NotFoundHandler = s.plain(func(w http.ResponseWriter, r *http.Request) error {

@@ -13,6 +13,7 @@ import (
 	"github.com/messina-oms/messina/auth"
 	"github.com/messina-oms/messina/contracts"
 	"github.com/messina-oms/messina/filestore"
+	"github.com/messina-oms/messina/internal/ratelimit"
 	"github.com/messina-oms/messina/kpi"
 	"github.com/messina-oms/messina/orders"
 )
@@ -62,7 +63,7 @@ type Server struct {
 	files     *filestore.Service
 	pages     *pages
 	csrf      *http.CrossOriginProtection
-	signIns   *signInLimiter
+	signIns   *ratelimit.Buckets
 	router    *mux.Router
 }
 

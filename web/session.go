@@ -129,7 +129,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) error {
 		return badForm(err)
 	}
 	next := safeNext(r.PostForm.Get("next"))
-	if wait, blocked := s.signIns.blocked(r, s.cfg.Now()); blocked {
+	if wait := s.signIns.Wait(clientAddress(r), s.cfg.Now()); wait > 0 {
 		s.log.WarnContext(r.Context(), "web sign-in throttled", "request_id", requestID(r.Context()), "client", r.RemoteAddr)
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
 		return s.render(w, r, http.StatusTooManyRequests, "signin", "Sign in", signInData{Next: next,
@@ -138,7 +138,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) error {
 	token := strings.TrimSpace(r.PostForm.Get("token"))
 	p, err := s.verify(r.Context(), token)
 	if errors.Is(err, auth.ErrUnauthenticated) {
-		s.signIns.failed(r, s.cfg.Now())
+		s.signIns.Take(clientAddress(r), s.cfg.Now())
 		s.log.InfoContext(r.Context(), "web sign-in refused", "request_id", requestID(r.Context()))
 		return s.render(w, r, http.StatusUnauthorized, "signin", "Sign in", signInData{Next: next,
 			Error: "This token was not accepted: it is unknown, revoked or expired, or its user is disabled."})
