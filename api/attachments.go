@@ -148,11 +148,8 @@ func (s *Server) createAttachment(w http.ResponseWriter, r *http.Request, ownerO
 	if err != nil {
 		return err
 	}
-	name := r.URL.Query().Get("name")
-	if name == "" {
-		name = up.Filename
-	}
-	att, rev, err := s.files.CreateAttachment(r.Context(), owner, name, up)
+	// Without ?name= the attachment takes the file's name (CreateAttachment).
+	att, rev, err := s.files.CreateAttachment(r.Context(), owner, r.URL.Query().Get("name"), up)
 	if err != nil {
 		return err
 	}
@@ -230,10 +227,7 @@ func (s *Server) listRevisions(w http.ResponseWriter, r *http.Request) error {
 			return validationProblem("invalid cursor", FieldError{Field: "cursor", Message: "is not a cursor this API returned"})
 		}
 	}
-	// An attachment the caller cannot see has no revisions to list: 404.
-	if _, err := s.files.GetAttachment(r.Context(), id); err != nil {
-		return err
-	}
+	// An attachment the caller cannot see answers 404 (ListRevisions checks).
 	revs, err := s.files.ListRevisions(r.Context(), id, after, pg.limit+1)
 	if err != nil {
 		return err

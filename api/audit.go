@@ -191,8 +191,8 @@ func (s *Server) orderHistory(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	// The order must be visible to the caller's sites; the log itself is not
-	// site-isolated, so this check is what keeps other sites' history out.
+	// The order must be visible to the caller's sites: another site's
+	// order answers 404, not an empty history.
 	if _, err := s.orders.OrderSite(r.Context(), id); err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package kpi
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"regexp"
@@ -245,24 +244,17 @@ func (f Filter) check(allowed []Dimension) (map[Dimension]bool, []string, fieldE
 		}
 		g[d] = true
 	}
-	after, err := decodeCursor(f.Cursor)
-	if err != nil {
-		fe.add("cursor", "is not a cursor this report returned")
+	// The cursor is the sort key of the previous page's last row; none is
+	// the first page.
+	var after []string
+	if f.Cursor != "" {
+		var ok bool
+		if after, ok = keyset.Decode(f.Cursor, sortKeyLen); !ok {
+			after = nil
+			fe.add("cursor", "is not a cursor this report returned")
+		}
 	}
 	return g, after, fe
-}
-
-// decodeCursor reads the sort key of the last row of the previous page; ""
-// is the first page.
-func decodeCursor(c string) ([]string, error) {
-	if c == "" {
-		return nil, nil
-	}
-	key, ok := keyset.Decode(c, sortKeyLen)
-	if !ok {
-		return nil, errors.New("not a cursor of this report")
-	}
-	return key, nil
 }
 
 // text reports whether s can be a text value in PostgreSQL: valid UTF-8

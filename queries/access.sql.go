@@ -179,26 +179,6 @@ func (q *Queries) TokenRevoke(ctx context.Context, id uuid.UUID) (CoreApiToken, 
 	return i, err
 }
 
-const userByEmail = `-- name: UserByEmail :one
-SELECT id, email, name, role, sites, disabled, created_at, version FROM core.app_user WHERE lower(email) = lower($1)
-`
-
-func (q *Queries) UserByEmail(ctx context.Context, email string) (CoreAppUser, error) {
-	row := q.db.QueryRow(ctx, userByEmail, email)
-	var i CoreAppUser
-	err := row.Scan(
-		&i.ID,
-		&i.Email,
-		&i.Name,
-		&i.Role,
-		&i.Sites,
-		&i.Disabled,
-		&i.CreatedAt,
-		&i.Version,
-	)
-	return i, err
-}
-
 const userCreate = `-- name: UserCreate :one
 INSERT INTO core.app_user (email, name, role, sites)
 VALUES ($1, $2, $3, $4)

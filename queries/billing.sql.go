@@ -181,49 +181,6 @@ func (q *Queries) CreditNoteListByContract(ctx context.Context, contractID uuid.
 	return items, nil
 }
 
-const creditNoteListByInvoice = `-- name: CreditNoteListByInvoice :many
-SELECT id, invoice_id, site_id, legal_entity_id, customer_id, currency, number, seq, issue_date, reason, net, tax, total, content_hash, prev_hash, chain_hash, created_at, created_by FROM billing.credit_note WHERE invoice_id = $1 ORDER BY seq
-`
-
-func (q *Queries) CreditNoteListByInvoice(ctx context.Context, invoiceID uuid.UUID) ([]BillingCreditNote, error) {
-	rows, err := q.db.Query(ctx, creditNoteListByInvoice, invoiceID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []BillingCreditNote
-	for rows.Next() {
-		var i BillingCreditNote
-		if err := rows.Scan(
-			&i.ID,
-			&i.InvoiceID,
-			&i.SiteID,
-			&i.LegalEntityID,
-			&i.CustomerID,
-			&i.Currency,
-			&i.Number,
-			&i.Seq,
-			&i.IssueDate,
-			&i.Reason,
-			&i.Net,
-			&i.Tax,
-			&i.Total,
-			&i.ContentHash,
-			&i.PrevHash,
-			&i.ChainHash,
-			&i.CreatedAt,
-			&i.CreatedBy,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const creditNotePageByInvoice = `-- name: CreditNotePageByInvoice :many
 SELECT id, invoice_id, site_id, legal_entity_id, customer_id, currency, number, seq, issue_date, reason, net, tax, total, content_hash, prev_hash, chain_hash, created_at, created_by FROM billing.credit_note
 WHERE invoice_id = $1 AND seq > $2
@@ -318,50 +275,6 @@ SELECT id, invoice_id, site_id, contract_id, contract_line_id, charge_id, descri
 
 func (q *Queries) InvoiceLineList(ctx context.Context, invoiceID uuid.UUID) ([]BillingInvoiceLine, error) {
 	rows, err := q.db.Query(ctx, invoiceLineList, invoiceID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []BillingInvoiceLine
-	for rows.Next() {
-		var i BillingInvoiceLine
-		if err := rows.Scan(
-			&i.ID,
-			&i.InvoiceID,
-			&i.SiteID,
-			&i.ContractID,
-			&i.ContractLineID,
-			&i.ChargeID,
-			&i.Description,
-			&i.PeriodStart,
-			&i.PeriodEnd,
-			&i.Quantity,
-			&i.UnitPrice,
-			&i.DiscountPct,
-			&i.Months,
-			&i.Net,
-			&i.TaxRate,
-			&i.Tax,
-			&i.Cost,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const invoiceLineListByContract = `-- name: InvoiceLineListByContract :many
-SELECT il.id, il.invoice_id, il.site_id, il.contract_id, il.contract_line_id, il.charge_id, il.description, il.period_start, il.period_end, il.quantity, il.unit_price, il.discount_pct, il.months, il.net, il.tax_rate, il.tax, il.cost FROM billing.invoice_line il
-WHERE il.contract_id = $1
-ORDER BY il.period_start, il.id
-`
-
-func (q *Queries) InvoiceLineListByContract(ctx context.Context, contractID uuid.UUID) ([]BillingInvoiceLine, error) {
-	rows, err := q.db.Query(ctx, invoiceLineListByContract, contractID)
 	if err != nil {
 		return nil, err
 	}
@@ -631,28 +544,6 @@ func (q *Queries) InvoicePageByRun(ctx context.Context, arg InvoicePageByRunPara
 		return nil, err
 	}
 	return items, nil
-}
-
-const numberSeriesGet = `-- name: NumberSeriesGet :one
-SELECT legal_entity_id, kind, site_id, last_seq, last_hash FROM billing.number_series WHERE legal_entity_id = $1 AND kind = $2
-`
-
-type NumberSeriesGetParams struct {
-	LegalEntityID uuid.UUID
-	Kind          BillingSeriesKind
-}
-
-func (q *Queries) NumberSeriesGet(ctx context.Context, arg NumberSeriesGetParams) (BillingNumberSeries, error) {
-	row := q.db.QueryRow(ctx, numberSeriesGet, arg.LegalEntityID, arg.Kind)
-	var i BillingNumberSeries
-	err := row.Scan(
-		&i.LegalEntityID,
-		&i.Kind,
-		&i.SiteID,
-		&i.LastSeq,
-		&i.LastHash,
-	)
-	return i, err
 }
 
 const runApprove = `-- name: RunApprove :exec

@@ -200,7 +200,6 @@ func sentence(s string) string {
 
 // errorData is the error page.
 type errorData struct {
-	Status int
 	*pageError
 }
 
@@ -224,7 +223,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	w.Header().Del("ETag")
 	w.Header().Set("Content-Security-Policy", contentSecurityPolicy)
 	w.Header().Set("Cache-Control", "no-store")
-	if rerr := s.render(w, r, out.Status, "error", out.Title, errorData{Status: out.Status, pageError: &out}); rerr != nil {
+	if rerr := s.render(w, r, out.Status, "error", out.Title, errorData{pageError: &out}); rerr != nil {
 		s.log.ErrorContext(r.Context(), "render error page", slog.String("request_id", requestID(r.Context())), slog.Any("error", rerr))
 	}
 }

@@ -50,8 +50,8 @@ type kpiData struct {
 }
 
 type kpiTab struct {
-	Name, Title, URL string
-	Current          bool
+	Title, URL string
+	Current    bool
 }
 
 // kpiDimension is a group-by box of the filter form.
@@ -77,7 +77,7 @@ func (s *Server) kpiReport(w http.ResponseWriter, r *http.Request) error {
 		Site: q.Get("site"), Currency: strings.TrimSpace(q.Get("currency")), Level: q.Get("level")}
 	shared := url.Values{"from": {d.From}, "to": {d.To}, "site": {d.Site}, "currency": {d.Currency}}
 	for _, t := range kpiReports {
-		d.Tabs = append(d.Tabs, kpiTab{Name: t.Name, Title: t.Title, URL: filteredURL("/kpi/"+t.Name, shared), Current: t.Name == report})
+		d.Tabs = append(d.Tabs, kpiTab{Title: t.Title, URL: filteredURL("/kpi/"+t.Name, shared), Current: t.Name == report})
 		if t.Name == report {
 			d.ReportTitle = t.Title
 		}

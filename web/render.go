@@ -85,7 +85,7 @@ func userOf(r *http.Request) *userView {
 		Actor: p.Actor, Role: string(p.Role), Sites: p.Sites,
 		CanWrite: slices.Contains(writers, p.Role),
 		CanBill:  slices.Contains(billers, p.Role),
-		CanAudit: p.Role == auth.RoleAdmin || p.Role == auth.RoleAuditor,
+		CanAudit: slices.Contains(auditors, p.Role),
 	}
 }
 

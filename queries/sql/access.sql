@@ -36,9 +36,6 @@ RETURNING *;
 -- name: UserGet :one
 SELECT * FROM core.app_user WHERE id = @id;
 
--- name: UserByEmail :one
-SELECT * FROM core.app_user WHERE lower(email) = lower(@email);
-
 -- name: UserList :many
 SELECT * FROM core.app_user
 WHERE (sqlc.narg('after')::uuid IS NULL OR id > sqlc.narg('after')::uuid)

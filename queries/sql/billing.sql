@@ -70,19 +70,11 @@ ORDER BY invoice_id, contract_id, period_start, id;
 -- name: InvoiceLineList :many
 SELECT * FROM billing.invoice_line WHERE invoice_id = @invoice_id ORDER BY contract_id, period_start, id;
 
--- name: InvoiceLineListByContract :many
-SELECT il.* FROM billing.invoice_line il
-WHERE il.contract_id = @contract_id
-ORDER BY il.period_start, il.id;
-
 -- name: CreditNoteIssue :one
 SELECT billing.credit_invoice(@invoice_id::uuid, @issue_date::date, @reason::text, sqlc.narg('lines')::jsonb)::uuid AS id;
 
 -- name: CreditNoteGet :one
 SELECT * FROM billing.credit_note WHERE id = @id;
-
--- name: CreditNoteListByInvoice :many
-SELECT * FROM billing.credit_note WHERE invoice_id = @invoice_id ORDER BY seq;
 
 -- An invoice's credit notes in number order, after a seq (0: from the
 -- first). One invoice, one legal entity: seq is unique among them.
@@ -98,9 +90,6 @@ ORDER BY credit_note_id, period_start, invoice_line_id;
 
 -- name: CreditNoteLineList :many
 SELECT * FROM billing.credit_note_line WHERE credit_note_id = @credit_note_id ORDER BY period_start, invoice_line_id;
-
--- name: NumberSeriesGet :one
-SELECT * FROM billing.number_series WHERE legal_entity_id = @legal_entity_id AND kind = @kind;
 
 -- name: CreditNoteListByContract :many
 SELECT DISTINCT cn.* FROM billing.credit_note cn
