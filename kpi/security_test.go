@@ -95,7 +95,7 @@ func TestApplicationRoleCannotBypassTheKPIViews(t *testing.T) {
 		{"read the materialized view", "SELECT count(*) FROM kpi.mrr_movement_all"},
 		{"refresh it directly", "REFRESH MATERIALIZED VIEW kpi.mrr_movement_all"},
 		{"backdate the refresh", "UPDATE kpi.refresh SET refreshed_at = now()"},
-		{"write to a view", "DELETE FROM kpi.bookings"},
+		{"write to a KPI table", "DELETE FROM kpi.refresh"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -104,7 +104,7 @@ func TestApplicationRoleCannotBypassTheKPIViews(t *testing.T) {
 				return err
 			})
 			var pe *pgconn.PgError
-			if !errors.As(err, &pe) || (pe.Code != "42501" && pe.Code != "55000") {
+			if !errors.As(err, &pe) || pe.Code != "42501" {
 				t.Fatalf("want a privilege error, got %v", err)
 			}
 		})
