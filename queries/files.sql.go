@@ -173,7 +173,7 @@ func (q *Queries) AttachmentLockName(ctx context.Context, arg AttachmentLockName
 
 const blobAddressLock = `-- name: BlobAddressLock :exec
 
-SELECT pg_advisory_xact_lock(('x' || encode(substring($1::bytea FROM 1 FOR 8), 'hex'))::bit(64)::bigint)
+SELECT files.lock_address($1::bytea)
 `
 
 // Filestore queries (design.md section 5). The GC protocol: uploads pin a
@@ -356,7 +356,7 @@ const blobMarkStored = `-- name: BlobMarkStored :one
 WITH unpinned AS (
     DELETE FROM files.upload WHERE key = $4::text RETURNING key
 ), address AS (
-    SELECT pg_advisory_xact_lock(('x' || encode(substring($1::bytea FROM 1 FOR 8), 'hex'))::bit(64)::bigint)
+    SELECT files.lock_address($1::bytea)
     WHERE $4::text IS NULL OR EXISTS (SELECT FROM unpinned)
 )
 INSERT INTO files.blob (sha256, size, object_key, stored, stored_at)
@@ -464,7 +464,7 @@ func (q *Queries) BlobOwnersOf(ctx context.Context, arg BlobOwnersOfParams) ([]B
 
 const blobPin = `-- name: BlobPin :one
 WITH address AS (
-    SELECT pg_advisory_xact_lock(('x' || encode(substring($1::bytea FROM 1 FOR 8), 'hex'))::bit(64)::bigint),
+    SELECT files.lock_address($1::bytea),
            set_config('synchronous_commit', 'off', true)
 )
 INSERT INTO files.blob (sha256, pinned_until)

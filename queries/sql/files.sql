@@ -10,7 +10,7 @@
 -- row, and without this an upload could pin and write the object between
 -- GC's check and its delete. (Different sums may share a lock; that only
 -- costs waiting.)
-SELECT pg_advisory_xact_lock(('x' || encode(substring(@sha256::bytea FROM 1 FOR 8), 'hex'))::bit(64)::bigint);
+SELECT files.lock_address(@sha256::bytea);
 
 -- name: BlobPin :one
 -- Creates the row of a blob about to be written under its content key, or
@@ -19,7 +19,7 @@ SELECT pg_advisory_xact_lock(('x' || encode(substring(@sha256::bytea FROM 1 FOR 
 -- It takes the content address's lock (see BlobAddressLock) first. Its
 -- transaction commits without waiting for the WAL flush (see UploadPin).
 WITH address AS (
-    SELECT pg_advisory_xact_lock(('x' || encode(substring(@sha256::bytea FROM 1 FOR 8), 'hex'))::bit(64)::bigint),
+    SELECT files.lock_address(@sha256::bytea),
            set_config('synchronous_commit', 'off', true)
 )
 INSERT INTO files.blob (sha256, pinned_until)
@@ -46,7 +46,7 @@ WHERE sha256 = @sha256 AND gen = @gen AND NOT stored AND pinned_until = @pinned_
 WITH unpinned AS (
     DELETE FROM files.upload WHERE key = sqlc.narg('unpin_key')::text RETURNING key
 ), address AS (
-    SELECT pg_advisory_xact_lock(('x' || encode(substring(@sha256::bytea FROM 1 FOR 8), 'hex'))::bit(64)::bigint)
+    SELECT files.lock_address(@sha256::bytea)
     WHERE sqlc.narg('unpin_key')::text IS NULL OR EXISTS (SELECT FROM unpinned)
 )
 INSERT INTO files.blob (sha256, size, object_key, stored, stored_at)
