@@ -113,11 +113,11 @@ func (s *Server) contractOwner(r *http.Request) (filestore.Owner, error) {
 	if err != nil {
 		return filestore.Owner{}, err
 	}
-	c, err := s.contracts.Contract(r.Context(), id)
+	site, err := s.contracts.ContractSite(r.Context(), id)
 	if err != nil {
 		return filestore.Owner{}, err
 	}
-	return filestore.Owner{Type: filestore.OwnerContract, ID: id, Site: c.SiteID}, nil
+	return filestore.Owner{Type: filestore.OwnerContract, ID: id, Site: site}, nil
 }
 
 func (s *Server) createOrderAttachment(w http.ResponseWriter, r *http.Request) error {

@@ -21,11 +21,11 @@ func (s *Server) invoiceOwner(r *http.Request) (filestore.Owner, error) {
 	}
 	// Row-level security makes another site's invoice as absent as an
 	// unknown one: both answer 404.
-	inv, err := s.contracts.Invoice(r.Context(), id)
+	site, err := s.contracts.InvoiceSite(r.Context(), id)
 	if err != nil {
 		return filestore.Owner{}, err
 	}
-	return filestore.Owner{Type: filestore.OwnerInvoice, ID: id, Site: inv.SiteID}, nil
+	return filestore.Owner{Type: filestore.OwnerInvoice, ID: id, Site: site}, nil
 }
 
 func (s *Server) listInvoiceAttachments(w http.ResponseWriter, r *http.Request) error {

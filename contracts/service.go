@@ -80,6 +80,34 @@ func (s *Service) Contract(ctx context.Context, id uuid.UUID) (Contract, error) 
 	return c, err
 }
 
+// ContractSite returns the site of a visible contract, without loading it
+// (attachments need no more); ErrNotFound as Contract.
+func (s *Service) ContractSite(ctx context.Context, id uuid.UUID) (string, error) {
+	var site string
+	err := s.inTx(ctx, func(q *queries.Queries) error {
+		var err error
+		if site, err = q.ContractSiteGet(ctx, id); err != nil {
+			return translate(err, CodeContractNotFound)
+		}
+		return nil
+	})
+	return site, err
+}
+
+// InvoiceSite returns the site of a visible invoice, without loading it
+// (its documents need no more); ErrNotFound as Invoice.
+func (s *Service) InvoiceSite(ctx context.Context, id uuid.UUID) (string, error) {
+	var site string
+	err := s.inTx(ctx, func(q *queries.Queries) error {
+		var err error
+		if site, err = q.InvoiceSiteGet(ctx, id); err != nil {
+			return translate(err, CodeInvoiceNotFound)
+		}
+		return nil
+	})
+	return site, err
+}
+
 // OrderContracts returns the visible contracts holding lines of an order,
 // without their lines, in number order: the one made from it, or under the
 // site rule per_customer the customer's contract its lines joined. None

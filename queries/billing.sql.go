@@ -546,6 +546,19 @@ func (q *Queries) InvoicePageByRun(ctx context.Context, arg InvoicePageByRunPara
 	return items, nil
 }
 
+const invoiceSiteGet = `-- name: InvoiceSiteGet :one
+SELECT site_id FROM billing.invoice WHERE id = $1
+`
+
+// The site of an invoice, for callers that only need to know it exists, is
+// visible and where it belongs (its documents).
+func (q *Queries) InvoiceSiteGet(ctx context.Context, id uuid.UUID) (string, error) {
+	row := q.db.QueryRow(ctx, invoiceSiteGet, id)
+	var site_id string
+	err := row.Scan(&site_id)
+	return site_id, err
+}
+
 const runApprove = `-- name: RunApprove :exec
 SELECT billing.approve_run($1::uuid)
 `

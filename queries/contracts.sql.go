@@ -535,6 +535,19 @@ func (q *Queries) ContractListByOrder(ctx context.Context, orderID uuid.UUID) ([
 	return items, nil
 }
 
+const contractSiteGet = `-- name: ContractSiteGet :one
+SELECT site_id FROM contracts.contract WHERE id = $1
+`
+
+// The site of a contract, for callers that only need to know it exists, is
+// visible and where it belongs (attachments).
+func (q *Queries) ContractSiteGet(ctx context.Context, id uuid.UUID) (string, error) {
+	row := q.db.QueryRow(ctx, contractSiteGet, id)
+	var site_id string
+	err := row.Scan(&site_id)
+	return site_id, err
+}
+
 const noticeGet = `-- name: NoticeGet :one
 SELECT id, contract_id, site_id, policy, received_on, requested_end, effective_end, on_time, created_at, created_by FROM contracts.notice WHERE id = $1
 `

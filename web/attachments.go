@@ -143,8 +143,8 @@ func (s *Server) orderOwner(ctx context.Context, id uuid.UUID) (filestore.Owner,
 }
 
 func (s *Server) contractOwner(ctx context.Context, id uuid.UUID) (filestore.Owner, error) {
-	c, err := s.contracts.Contract(ctx, id)
-	return filestore.Owner{Type: filestore.OwnerContract, ID: id, Site: c.SiteID}, err
+	site, err := s.contracts.ContractSite(ctx, id)
+	return filestore.Owner{Type: filestore.OwnerContract, ID: id, Site: site}, err
 }
 
 // createAttachment uploads a new document of the record owner resolves

@@ -97,3 +97,8 @@ JOIN billing.credit_note_line cl ON cl.credit_note_id = cn.id
 JOIN billing.invoice_line il ON il.id = cl.invoice_line_id
 WHERE il.contract_id = @contract_id
 ORDER BY cn.seq;
+
+-- name: InvoiceSiteGet :one
+-- The site of an invoice, for callers that only need to know it exists, is
+-- visible and where it belongs (its documents).
+SELECT site_id FROM billing.invoice WHERE id = @id;

@@ -79,3 +79,8 @@ SELECT * FROM contracts.charge WHERE contract_id = @contract_id ORDER BY charge_
 
 -- name: RenewalsProcess :one
 SELECT contracts.process_renewals(@as_of::date)::integer AS renewed;
+
+-- name: ContractSiteGet :one
+-- The site of a contract, for callers that only need to know it exists, is
+-- visible and where it belongs (attachments).
+SELECT site_id FROM contracts.contract WHERE id = @id;
