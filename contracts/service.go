@@ -124,6 +124,20 @@ func (s *Service) OrderContracts(ctx context.Context, orderID uuid.UUID) ([]Cont
 	return out, err
 }
 
+// InvoiceContracts returns the visible contracts an invoice's lines bill,
+// without their lines, in the lines' order, in one query.
+func (s *Service) InvoiceContracts(ctx context.Context, invoiceID uuid.UUID) ([]Contract, error) {
+	var out []Contract
+	err := s.inTx(ctx, func(q *queries.Queries) error {
+		rows, err := q.ContractListByInvoice(ctx, invoiceID)
+		for _, r := range rows {
+			out = append(out, contractFrom(r))
+		}
+		return translate(err, CodeInvoiceNotFound)
+	})
+	return out, err
+}
+
 // AmendTerms changes a contract's terms (nil keeps a term) as a new
 // version effective on effective; BillingTiming and StartDate are ignored.
 // ErrConflict (CodeInvalidState) when the contract has ended.

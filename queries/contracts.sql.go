@@ -481,6 +481,60 @@ func (q *Queries) ContractList(ctx context.Context, arg ContractListParams) ([]C
 	return items, nil
 }
 
+const contractListByInvoice = `-- name: ContractListByInvoice :many
+SELECT c.id, c.number, c.site_id, c.customer_id, c.legal_entity_id, c.currency, c.order_id, c.start_date, c.initial_term_months, c.renewal_term_months, c.term_no, c.term_start, c.term_end, c.auto_renew, c.notice_days, c.uplift_pct, c.minimum_commitment, c.etf_rule, c.etf_value, c.status, c.end_date, c.version, c.created_at, c.created_by, c.updated_at FROM contracts.contract c
+WHERE c.id IN (SELECT il.contract_id FROM billing.invoice_line il WHERE il.invoice_id = $1)
+ORDER BY c.id
+`
+
+// The visible contracts an invoice's lines bill, in the lines' order (by
+// contract id), without their lines.
+func (q *Queries) ContractListByInvoice(ctx context.Context, invoiceID uuid.UUID) ([]ContractsContract, error) {
+	rows, err := q.db.Query(ctx, contractListByInvoice, invoiceID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ContractsContract
+	for rows.Next() {
+		var i ContractsContract
+		if err := rows.Scan(
+			&i.ID,
+			&i.Number,
+			&i.SiteID,
+			&i.CustomerID,
+			&i.LegalEntityID,
+			&i.Currency,
+			&i.OrderID,
+			&i.StartDate,
+			&i.InitialTermMonths,
+			&i.RenewalTermMonths,
+			&i.TermNo,
+			&i.TermStart,
+			&i.TermEnd,
+			&i.AutoRenew,
+			&i.NoticeDays,
+			&i.UpliftPct,
+			&i.MinimumCommitment,
+			&i.EtfRule,
+			&i.EtfValue,
+			&i.Status,
+			&i.EndDate,
+			&i.Version,
+			&i.CreatedAt,
+			&i.CreatedBy,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const contractListByOrder = `-- name: ContractListByOrder :many
 SELECT DISTINCT c.id, c.number, c.site_id, c.customer_id, c.legal_entity_id, c.currency, c.order_id, c.start_date, c.initial_term_months, c.renewal_term_months, c.term_no, c.term_start, c.term_end, c.auto_renew, c.notice_days, c.uplift_pct, c.minimum_commitment, c.etf_rule, c.etf_value, c.status, c.end_date, c.version, c.created_at, c.created_by, c.updated_at FROM contracts.contract c
 JOIN contracts.contract_line l ON l.contract_id = c.id

@@ -346,17 +346,8 @@ func (s *Server) invoicePage(w http.ResponseWriter, r *http.Request) error {
 	if d.LegalEntity, err = s.orders.GetLegalEntity(ctx, inv.LegalEntityID); err != nil {
 		return err
 	}
-	seen := map[uuid.UUID]bool{}
-	for _, l := range inv.Lines {
-		if seen[l.ContractID] {
-			continue
-		}
-		seen[l.ContractID] = true
-		c, err := s.contracts.Contract(ctx, l.ContractID)
-		if err != nil {
-			return err
-		}
-		d.Contracts = append(d.Contracts, c)
+	if d.Contracts, err = s.contracts.InvoiceContracts(ctx, id); err != nil {
+		return err
 	}
 	cursor := r.URL.Query().Get("credit_notes")
 	notes, err := s.contracts.InvoiceCreditNotes(ctx, id, cursor, pageSize)

@@ -84,3 +84,10 @@ SELECT contracts.process_renewals(@as_of::date)::integer AS renewed;
 -- The site of a contract, for callers that only need to know it exists, is
 -- visible and where it belongs (attachments).
 SELECT site_id FROM contracts.contract WHERE id = @id;
+
+-- name: ContractListByInvoice :many
+-- The visible contracts an invoice's lines bill, in the lines' order (by
+-- contract id), without their lines.
+SELECT c.* FROM contracts.contract c
+WHERE c.id IN (SELECT il.contract_id FROM billing.invoice_line il WHERE il.invoice_id = @invoice_id)
+ORDER BY c.id;
