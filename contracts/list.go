@@ -20,10 +20,7 @@ const (
 
 // Page is one page of a list. NextCursor, passed back as a filter's
 // Cursor, gives the next page; it is "" on the last one.
-type Page[T any] struct {
-	Items      []T
-	NextCursor string
-}
+type Page[T any] = keyset.Page[T]
 
 // ContractFilter selects contracts for ListContracts; zero fields select
 // everything visible.
@@ -79,20 +76,6 @@ func decodeIntCursor(cursor string) (int64, error) {
 	return 0, badCursor()
 }
 
-// page cuts rows fetched with limit n+1 to n items and, when there was an
-// extra row, makes the cursor from the last item kept.
-func page[R, T any](rows []R, n int32, conv func(R) T, key func(R) string) Page[T] {
-	out := Page[T]{Items: make([]T, 0, min(len(rows), int(n)))}
-	for i, r := range rows {
-		if i == int(n) {
-			out.NextCursor = key(rows[i-1])
-			break
-		}
-		out.Items = append(out.Items, conv(r))
-	}
-	return out
-}
-
 // ListContracts returns a page of the visible contracts, newest first,
 // with their lines. ErrValidation for an unknown status or a bad cursor.
 func (s *Service) ListContracts(ctx context.Context, f ContractFilter) (Page[Contract], error) {
@@ -116,7 +99,7 @@ func (s *Service) ListContracts(ctx context.Context, f ContractFilter) (Page[Con
 		if err != nil {
 			return translate(err, CodeContractNotFound)
 		}
-		out = page(rows, n, contractFrom, func(r queries.ContractsContract) string { return keyset.TimeID(r.CreatedAt, r.ID) })
+		out = keyset.Cut(rows, int(n), contractFrom, func(r queries.ContractsContract) string { return keyset.TimeID(r.CreatedAt, r.ID) })
 		// The lines of the whole page in one query.
 		ids := make([]uuid.UUID, len(out.Items))
 		byID := make(map[uuid.UUID]*Contract, len(out.Items))
@@ -156,7 +139,7 @@ func (s *Service) AmendmentPage(ctx context.Context, contractID uuid.UUID, curso
 		if err != nil {
 			return translate(err, CodeContractNotFound)
 		}
-		out = page(rows, n, amendmentFrom, func(r queries.ContractsAmendment) string {
+		out = keyset.Cut(rows, int(n), amendmentFrom, func(r queries.ContractsAmendment) string {
 			return keyset.Encode(strconv.Itoa(int(r.Version)))
 		})
 		return nil
@@ -187,7 +170,7 @@ func (s *Service) ListRuns(ctx context.Context, f RunFilter) (Page[Run], error) 
 		if err != nil {
 			return translate(err, CodeRunNotFound)
 		}
-		out = page(rows, n, runFrom, func(r queries.BillingInvoiceRun) string { return keyset.TimeID(r.CreatedAt, r.ID) })
+		out = keyset.Cut(rows, int(n), runFrom, func(r queries.BillingInvoiceRun) string { return keyset.TimeID(r.CreatedAt, r.ID) })
 		return nil
 	})
 	return out, err
@@ -228,7 +211,7 @@ func (s *Service) ListInvoices(ctx context.Context, f InvoiceFilter) (Page[Invoi
 		if err != nil {
 			return translate(err, CodeInvoiceNotFound)
 		}
-		out = page(rows, n, invoiceFrom, func(r queries.BillingInvoice) string {
+		out = keyset.Cut(rows, int(n), invoiceFrom, func(r queries.BillingInvoice) string {
 			return keyset.Encode(r.IssueDate.Format(time.DateOnly), r.ID.String())
 		})
 		return addInvoiceLines(ctx, q, out.Items)
@@ -264,7 +247,7 @@ func (s *Service) RunInvoicePage(ctx context.Context, runID uuid.UUID, cursor st
 		if err != nil {
 			return translate(err, CodeRunNotFound)
 		}
-		out = page(rows, n, invoiceFrom, func(r queries.BillingInvoice) string {
+		out = keyset.Cut(rows, int(n), invoiceFrom, func(r queries.BillingInvoice) string {
 			var seq int64
 			if r.Seq != nil {
 				seq = *r.Seq
@@ -328,7 +311,7 @@ func (s *Service) InvoiceCreditNotes(ctx context.Context, invoiceID uuid.UUID, c
 		if err != nil {
 			return translate(err, CodeInvoiceNotFound)
 		}
-		out = page(rows, n, creditNoteFrom, func(r queries.BillingCreditNote) string {
+		out = keyset.Cut(rows, int(n), creditNoteFrom, func(r queries.BillingCreditNote) string {
 			return keyset.Encode(strconv.FormatInt(r.Seq, 10))
 		})
 		ids := make([]uuid.UUID, len(out.Items))

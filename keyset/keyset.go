@@ -102,3 +102,25 @@ func DecodeInt(cursor string) (int64, bool) {
 	n, err := strconv.ParseInt(key[0], 10, 64)
 	return n, err == nil && n >= 0
 }
+
+// Page is one page of a list: its items and the cursor of the next page
+// ("" on the last page).
+type Page[T any] struct {
+	Items      []T
+	NextCursor string
+}
+
+// Cut makes a page of n items from rows, fetched with a limit of n+1: the
+// extra row only says that there is a next page, which starts after the
+// nth row, whose cursor gives NextCursor.
+func Cut[R, T any](rows []R, n int, item func(R) T, cursor func(last R) string) Page[T] {
+	out := Page[T]{Items: make([]T, 0, min(len(rows), n))}
+	for i, r := range rows {
+		if i == n {
+			out.NextCursor = cursor(rows[i-1])
+			break
+		}
+		out.Items = append(out.Items, item(r))
+	}
+	return out
+}

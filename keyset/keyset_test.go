@@ -2,6 +2,7 @@ package keyset_test
 
 import (
 	"encoding/base64"
+	"fmt"
 	"testing"
 	"time"
 
@@ -64,5 +65,22 @@ func TestTypedCursors(t *testing.T) {
 	}
 	if _, ok := keyset.DecodeInt(keyset.Encode("-1")); ok {
 		t.Fatal("a negative int cursor was accepted")
+	}
+}
+
+func TestCut(t *testing.T) {
+	rows := []int{1, 2, 3}
+	double := func(r int) int { return 2 * r }
+	cursor := func(last int) string { return keyset.Encode(fmt.Sprint(last)) }
+	p := keyset.Cut(rows, 2, double, cursor)
+	if len(p.Items) != 2 || p.Items[1] != 4 || p.NextCursor != keyset.Encode("2") {
+		t.Fatalf("a page of 2 of 3 rows: %+v", p)
+	}
+	last := keyset.Cut(rows[:2], 2, double, cursor)
+	if len(last.Items) != 2 || last.NextCursor != "" {
+		t.Fatalf("the last page: %+v", last)
+	}
+	if empty := keyset.Cut(nil, 2, double, cursor); empty.Items == nil || len(empty.Items) != 0 {
+		t.Fatalf("no rows: %+v (items must be empty, not nil, for JSON)", empty)
 	}
 }

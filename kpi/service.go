@@ -315,20 +315,19 @@ func salesGroup(k []string, sku *string) (Group, error) {
 	return g, err
 }
 
-// page turns up to n+1 fetched rows into a page of n: the extra row only
-// says that there is a next page, which starts after the nth row's key.
+// page makes a page of n report rows (keyset.Cut) whose conversion can
+// fail; the first failure fails the page.
 func page[R, T any](rows []R, n int, key func(R) []string, conv func(R) (T, error)) (Page[T], error) {
-	out := Page[T]{Items: make([]T, 0, min(len(rows), n))}
-	for i, r := range rows {
-		if i == n {
-			out.NextCursor = keyset.Encode(key(rows[i-1])...)
-			break
-		}
+	var convErr error
+	out := keyset.Cut(rows, n, func(r R) T {
 		t, err := conv(r)
-		if err != nil {
-			return Page[T]{}, err
+		if err != nil && convErr == nil {
+			convErr = err
 		}
-		out.Items = append(out.Items, t)
+		return t
+	}, func(last R) string { return keyset.Encode(key(last)...) })
+	if convErr != nil {
+		return Page[T]{}, convErr
 	}
 	return out, nil
 }

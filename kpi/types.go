@@ -205,12 +205,9 @@ type MRRMovement struct {
 	ClosingUnits int
 }
 
-// Page is one page of a report.
-type Page[T any] struct {
-	Items []T
-	// NextCursor reads the next page; "" on the last page.
-	NextCursor string
-}
+// Page is one page of a report; NextCursor reads the next page, "" on the
+// last page.
+type Page[T any] = keyset.Page[T]
 
 // MRRPage is a page of the MRR report and how fresh it is: MRR is read
 // from a materialized view, recomputed by RefreshMRR.

@@ -496,15 +496,7 @@ func (s *Service) ListCustomers(ctx context.Context, f CustomerFilter) (Page[Cus
 		if err != nil {
 			return err
 		}
-		out.Items = make([]Customer, 0, min(len(rows), int(n)))
-		for i, r := range rows {
-			if i == int(n) {
-				last := rows[i-1]
-				out.NextCursor = keyset.Encode(last.Name, last.ID.String())
-				break
-			}
-			out.Items = append(out.Items, customerFrom(r))
-		}
+		out = keyset.Cut(rows, int(n), customerFrom, func(last queries.CoreCustomer) string { return keyset.Encode(last.Name, last.ID.String()) })
 		return nil
 	})
 	return out, wrap(err, "list customers")
@@ -621,14 +613,7 @@ func (s *Service) ListProducts(ctx context.Context, f ProductFilter) (Page[Produ
 		if err != nil {
 			return err
 		}
-		out.Items = make([]Product, 0, min(len(rows), int(n)))
-		for i, r := range rows {
-			if i == int(n) {
-				out.NextCursor = keyset.Encode(rows[i-1].Sku)
-				break
-			}
-			out.Items = append(out.Items, productFrom(r))
-		}
+		out = keyset.Cut(rows, int(n), productFrom, func(last queries.CoreProduct) string { return keyset.Encode(last.Sku) })
 		return nil
 	})
 	return out, wrap(err, "list products")

@@ -787,13 +787,7 @@ func (s *Service) ListOrders(ctx context.Context, f OrderFilter) (Page[Order], e
 		if err != nil {
 			return err
 		}
-		out.Items = make([]Order, 0, min(len(rows), n))
-		for i, r := range rows {
-			if i == n {
-				last := rows[i-1]
-				out.NextCursor = keyset.TimeID(last.CreatedAt, last.ID)
-				break
-			}
+		out = keyset.Cut(rows, n, func(r queries.OrderListRow) Order {
 			o := orderFrom(queries.OrdersOrder{
 				ID: r.ID, Number: r.Number, SiteID: r.SiteID, LegalEntityID: r.LegalEntityID, CustomerID: r.CustomerID,
 				Salesperson: r.Salesperson, Currency: r.Currency, PoNumber: r.PoNumber, Notes: r.Notes, OrderDate: r.OrderDate,
@@ -802,8 +796,8 @@ func (s *Service) ListOrders(ctx context.Context, f OrderFilter) (Page[Order], e
 				UpdatedAt: r.UpdatedAt, Version: r.Version,
 			})
 			o.Totals = totalsFrom(int(r.LineCount), r.OneOffAmount, r.Mrr, r.TotalValue, r.TotalCost, r.Margin)
-			out.Items = append(out.Items, o)
-		}
+			return o
+		}, func(last queries.OrderListRow) string { return keyset.TimeID(last.CreatedAt, last.ID) })
 		return nil
 	})
 	return out, wrap(err, "list orders")

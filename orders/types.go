@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/messina-oms/messina/keyset"
 	"github.com/shopspring/decimal"
 )
 
@@ -420,10 +421,7 @@ type OrderFilter struct {
 }
 
 // Page is one page of a list; NextCursor is "" on the last page.
-type Page[T any] struct {
-	Items      []T
-	NextCursor string
-}
+type Page[T any] = keyset.Page[T]
 
 // Transition is one recorded status change.
 type Transition struct {
