@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"io"
 	"mime"
 	"net/http"
@@ -271,7 +270,7 @@ func (s *Server) getRevision(w http.ResponseWriter, r *http.Request) error {
 // revisionContent serves a revision's bytes through http.ServeContent, which
 // implements ETag validation (If-None-Match, If-Match), If-Range, single and
 // multi-part Range and HEAD. The content is read lazily from the store
-// through revisionReader; a full read is verified against its SHA-256 while
+// through filestore.Content; a full read is verified against its SHA-256 while
 // it streams.
 func (s *Server) revisionContent(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathUUID(r, "id")
@@ -297,22 +296,22 @@ func (s *Server) revisionContent(w http.ResponseWriter, r *http.Request) error {
 	} else {
 		h.Set("Cache-Control", "private, no-cache")
 	}
-	content := &revisionReader{r: r, files: s.files, rev: rev}
+	content := s.files.Content(r.Context(), rev)
 	defer content.Close()
 	// Open the common case, a whole unconditional GET, before any header is
 	// sent, so that an unreachable store still answers 503.
 	if r.Method == http.MethodGet && r.Header.Get("Range") == "" && r.Header.Get("If-None-Match") == "" {
-		if err := content.open(); err != nil {
+		if err := content.Open(); err != nil {
 			h.Del("Content-Disposition")
 			h.Del("Cache-Control")
 			return err
 		}
 	}
 	http.ServeContent(largeCopyWriter{w}, r, "", rev.CreatedAt, content)
-	if content.err != nil {
+	if content.Err() != nil {
 		// The response has started: the only honest signal left is to
 		// break the connection, never to end the body as if complete.
-		s.log.ErrorContext(r.Context(), "content read failed mid-response", "request_id", requestID(r.Context()), "error", content.err)
+		s.log.ErrorContext(r.Context(), "content read failed mid-response", "request_id", requestID(r.Context()), "error", content.Err())
 		panic(http.ErrAbortHandler)
 	}
 	return nil
@@ -339,77 +338,6 @@ func (w largeCopyWriter) ReadFrom(r io.Reader) (int64, error) {
 
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (w largeCopyWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// revisionReader is the io.ReadSeeker http.ServeContent needs, over a store
-// that streams: Seek only moves the offset, and Read opens (or reopens) a
-// stream at it. A stream from offset 0 is the verified whole-content read.
-type revisionReader struct {
-	r     *http.Request
-	files *filestore.Service
-	rev   filestore.Revision
-	off   int64
-	rc    io.ReadCloser
-	rcOff int64
-	err   error
-}
-
-func (c *revisionReader) open() error {
-	if c.rc != nil {
-		c.rc.Close()
-		c.rc = nil
-	}
-	var rng *filestore.Range
-	if c.off > 0 {
-		rng = &filestore.Range{Offset: c.off, Length: c.rev.Size - c.off}
-	}
-	rc, err := c.files.Open(c.r.Context(), c.rev, rng)
-	if err != nil {
-		c.err = err
-		return err
-	}
-	c.rc, c.rcOff = rc, c.off
-	return nil
-}
-
-func (c *revisionReader) Read(p []byte) (int, error) {
-	if c.off >= c.rev.Size {
-		return 0, io.EOF
-	}
-	if c.rc == nil || c.rcOff != c.off {
-		if err := c.open(); err != nil {
-			return 0, err
-		}
-	}
-	n, err := c.rc.Read(p)
-	c.off += int64(n)
-	c.rcOff = c.off
-	if err != nil && err != io.EOF {
-		c.err = err
-	}
-	return n, err
-}
-
-func (c *revisionReader) Seek(offset int64, whence int) (int64, error) {
-	switch whence {
-	case io.SeekStart:
-	case io.SeekCurrent:
-		offset += c.off
-	case io.SeekEnd:
-		offset += c.rev.Size
-	}
-	if offset < 0 {
-		return 0, errors.New("seek before start")
-	}
-	c.off = offset
-	return offset, nil
-}
-
-func (c *revisionReader) Close() error {
-	if c.rc != nil {
-		return c.rc.Close()
-	}
-	return nil
-}
 
 func (s *Server) restoreRevision(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathUUID(r, "id")

@@ -235,52 +235,27 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) error {
 	h.Set("ETag", rev.ETag())
 	// A numbered revision never changes: the browser may keep it.
 	h.Set("Cache-Control", "private, max-age=31536000, immutable")
-	if r.Header.Get("If-None-Match") == rev.ETag() {
-		w.WriteHeader(http.StatusNotModified)
-		return nil
-	}
-	setHeaders := func() {
-		h.Set("Content-Type", rev.ContentType)
-		h.Set("Content-Length", strconv.FormatInt(rev.Size, 10))
-		h.Set("Content-Disposition", filestore.ContentDisposition(rev.Filename))
-		h.Set("Content-Security-Policy", "sandbox")
-	}
-	if r.Method == http.MethodHead {
-		setHeaders()
-		return nil
-	}
+	h.Set("Content-Type", rev.ContentType)
+	h.Set("Content-Disposition", filestore.ContentDisposition(rev.Filename))
+	h.Set("Content-Security-Policy", "sandbox")
+	content := s.files.Content(ctx, rev)
+	defer content.Close()
 	// Opened before any header is sent, so that an unreachable store is
 	// still an error page (503) rather than a broken download.
-	rc, err := s.files.Open(ctx, rev, nil)
-	if err != nil {
-		return err
+	if r.Method == http.MethodGet && r.Header.Get("Range") == "" && r.Header.Get("If-None-Match") == "" {
+		if err := content.Open(); err != nil {
+			return err
+		}
 	}
-	defer rc.Close()
-	setHeaders()
-	w.WriteHeader(http.StatusOK)
-	src := &readErr{r: rc}
-	if _, err := io.Copy(w, src); err != nil && src.err != nil {
+	// ServeContent answers If-None-Match (304), Range and HEAD, as the API.
+	http.ServeContent(w, r, "", rev.CreatedAt, content)
+	if content.Err() != nil {
 		// The response has started: the only honest signal left is to
 		// break the connection, never to end the body as if complete.
-		s.log.ErrorContext(ctx, "content read failed mid-download", "request_id", requestID(ctx), "error", src.err)
+		s.log.ErrorContext(ctx, "content read failed mid-download", "request_id", requestID(ctx), "error", content.Err())
 		panic(http.ErrAbortHandler)
 	}
 	return nil
-}
-
-// readErr remembers a read error, to tell a broken store (abort) from a
-// client that went away (nothing to do).
-type readErr struct {
-	r   io.Reader
-	err error
-}
-
-func (e *readErr) Read(p []byte) (int, error) {
-	n, err := e.r.Read(p)
-	if err != nil && err != io.EOF {
-		e.err = err
-	}
-	return n, err
 }
 
 // diffData is the comparison of two revisions.
