@@ -115,9 +115,9 @@ func compactJSON(b json.RawMessage) string {
 
 // timelineData is an order's audit timeline.
 type timelineData struct {
-	Order             orders.Order
-	Events            []eventView
-	NextURL, FirstURL string
+	Order  orders.Order
+	Events []eventView
+	pageLinks
 }
 
 // orderTimeline lists the audit events of every row of an order (its
@@ -144,14 +144,8 @@ func (s *Server) orderTimeline(w http.ResponseWriter, r *http.Request) error {
 	}); err != nil {
 		return err
 	}
-	d := timelineData{Order: o, Events: eventViews(page.Events)}
-	base := "/orders/" + id.String() + "/timeline"
-	if cursor != "" {
-		d.FirstURL = base
-	}
-	if page.NextCursor != "" {
-		d.NextURL = base + "?" + url.Values{"cursor": {page.NextCursor}}.Encode()
-	}
+	d := timelineData{Order: o, Events: eventViews(page.Events),
+		pageLinks: listLinks("/orders/"+id.String()+"/timeline", nil, "cursor", cursor, page.NextCursor)}
 	return s.render(w, r, http.StatusOK, "timeline", "Timeline of order "+o.Number, d)
 }
 
@@ -159,7 +153,7 @@ func (s *Server) orderTimeline(w http.ResponseWriter, r *http.Request) error {
 type auditEventsData struct {
 	Table, Key, Since, Until string
 	Events                   []eventView
-	NextURL, FirstURL        string
+	pageLinks
 }
 
 // timeLayouts are what the since and until filters accept: RFC 3339, or
@@ -228,18 +222,7 @@ func (s *Server) auditEvents(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	d.Events = eventViews(page.Events)
-	link := url.Values{}
-	for k, v := range map[string]string{"table": d.Table, "key": d.Key, "since": d.Since, "until": d.Until} {
-		if v != "" {
-			link.Set(k, v)
-		}
-	}
-	if f.Cursor != "" {
-		d.FirstURL = "/audit/events?" + link.Encode()
-	}
-	if page.NextCursor != "" {
-		link.Set("cursor", page.NextCursor)
-		d.NextURL = "/audit/events?" + link.Encode()
-	}
+	filters := url.Values{"table": {d.Table}, "key": {d.Key}, "since": {d.Since}, "until": {d.Until}}
+	d.pageLinks = listLinks("/audit/events", filters, "cursor", f.Cursor, page.NextCursor)
 	return s.render(w, r, http.StatusOK, "events", "Audit events", d)
 }

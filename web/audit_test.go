@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
@@ -180,5 +181,33 @@ func TestAuditEventListFiltersAndHonoursSites(t *testing.T) {
 	}
 	if res := fr.get("/orders/"+o.ID.String()+"/timeline").wantStatus(t, http.StatusNotFound); strings.Contains(res.Body, o.Number) {
 		t.Error("the 404 names the other site's order")
+	}
+}
+
+// The event list pages by cursor and keeps its filters on every link.
+func TestAuditEventListPages(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	if _, err := b.db.Owner.Exec(context.Background(), `SET messina.sites = '*';
+		INSERT INTO core.customer (site_id, name, currency, language, timezone, payment_terms_days)
+		SELECT 'UK', 'Paged ' || g, 'GBP', 'en', 'Europe/London', 30 FROM generate_series(1, 120) g`); err != nil {
+		t.Fatal(err)
+	}
+	aud := b.signedIn(t, b.token(t, auth.RoleAuditor))
+	first := aud.get("/audit/events?table=core.customer").wantStatus(t, http.StatusOK)
+	got := events(t, first)
+	var next string
+	for _, l := range first.links() {
+		if strings.HasPrefix(l, "/audit/events?") && strings.Contains(l, "cursor=") {
+			next = l
+		}
+	}
+	if len(got) != 100 || next == "" || !strings.Contains(next, "table=core.customer") {
+		t.Fatalf("first page: %d events, next link %q", len(got), next)
+	}
+	second := aud.get(next).wantStatus(t, http.StatusOK)
+	rest := events(t, second)
+	if len(rest) < 20 || rest[0].table != "core.customer" || !slices.Contains(second.links(), "/audit/events?table=core.customer") {
+		t.Fatalf("second page: %d events, links %v", len(rest), second.links())
 	}
 }
