@@ -81,7 +81,7 @@ func (s *Server) listAuditEvents(w http.ResponseWriter, r *http.Request) error {
 	if len(fields) > 0 {
 		return validationProblem("invalid audit query", fields...)
 	}
-	f := audit.Filter{Table: t, Key: key, Since: since, Until: until, Cursor: pg.after, Limit: pg.limit}
+	f := audit.Filter{Table: t, Key: key, Since: since, Until: until, Cursor: r.URL.Query().Get("cursor"), Limit: pg.limit}
 	if r.URL.Query().Get("format") == "csv" || strings.Contains(r.Header.Get("Accept"), "text/csv") {
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		w.Header().Set("Content-Disposition", `attachment; filename="audit-events.csv"`)
@@ -100,12 +100,9 @@ func (s *Server) listAuditEvents(w http.ResponseWriter, r *http.Request) error {
 }
 
 func writeEvents(w http.ResponseWriter, page audit.Page) error {
-	out := list[audit.Event]{Items: page.Events}
+	out := list[audit.Event]{Items: page.Events, NextCursor: nextCursor(page.NextCursor)}
 	if out.Items == nil {
 		out.Items = []audit.Event{}
-	}
-	if page.NextCursor != "" {
-		out.NextCursor = encodeCursor(page.NextCursor)
 	}
 	return writeJSON(w, http.StatusOK, out)
 }
@@ -199,7 +196,7 @@ func (s *Server) orderHistory(w http.ResponseWriter, r *http.Request) error {
 	var page audit.Page
 	if err := s.auditRead(r, func(tx pgx.Tx) error {
 		var err error
-		page, err = audit.OrderTimeline(r.Context(), tx, id, pg.after, pg.limit)
+		page, err = audit.OrderTimeline(r.Context(), tx, id, r.URL.Query().Get("cursor"), pg.limit)
 		return err
 	}); err != nil {
 		return err

@@ -2,13 +2,13 @@ package audit
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/messina-oms/messina/keyset"
 	"github.com/messina-oms/messina/queries"
 )
 
@@ -174,20 +174,14 @@ type Page struct {
 	NextCursor string
 }
 
-// Cursors are opaque to callers: base64 of "e<id>" (the last id seen).
+// Cursors are opaque to callers: the last id seen, as a keyset cursor.
 func encodeCursor(id int64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("e" + strconv.FormatInt(id, 10)))
+	return keyset.Encode(strconv.FormatInt(id, 10))
 }
 
 func decodeCursor(c string) (int64, error) {
-	if c == "" {
-		return 0, nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err == nil && len(b) > 1 && b[0] == 'e' {
-		if id, perr := strconv.ParseInt(string(b[1:]), 10, 64); perr == nil && id >= 0 {
-			return id, nil
-		}
+	if id, ok := keyset.DecodeInt(c); ok {
+		return id, nil
 	}
 	return 0, errorf(ErrInvalid, nil, "cursor %q is malformed", c)
 }
