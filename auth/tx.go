@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/messina-oms/messina/queries"
@@ -86,4 +87,130 @@ func InTx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) error 
 // gets them bound to the transaction.
 func InQueries(ctx context.Context, pool *pgxpool.Pool, fn func(*queries.Queries) error) error {
 	return InTx(ctx, pool, func(tx pgx.Tx) error { return fn(queries.New(tx)) })
+}
+
+// contextQuery sets what beginQuery sets, as parameters: Single sends it
+// in the same pipeline as the statement it prepares for.
+const contextQuery = `SELECT set_config('messina.actor', $1, true), set_config('messina.request_id', $2, true), set_config('messina.sites', $3, true)`
+
+// Single returns the generated queries bound to a connection that runs
+// every statement alone, in a transaction of its own, after the
+// principal's context is set: the settings and the statement travel in one
+// round trip, a pipeline that PostgreSQL runs as one implicit transaction
+// (until its Sync). A transaction opened by Begin costs two more (BEGIN and
+// COMMIT). It is for operations of one statement: several statements
+// through it neither share a snapshot nor commit together.
+func Single(ctx context.Context, pool *pgxpool.Pool) (*queries.Queries, error) {
+	p, ok := FromContext(ctx)
+	if !ok {
+		return nil, ErrNoPrincipal
+	}
+	sites := "*"
+	if !p.AllSites() {
+		sites = strings.Join(p.Sites, ",")
+	}
+	return queries.New(single{pool: pool, args: []any{p.Actor, p.RequestID, sites}}), nil
+}
+
+// single is the queries.DBTX of Single.
+type single struct {
+	pool *pgxpool.Pool
+	args []any // contextQuery's
+}
+
+func (s single) send(ctx context.Context, sql string, args []any) (pgx.BatchResults, error) {
+	b := &pgx.Batch{}
+	b.Queue(contextQuery, s.args...)
+	b.Queue(sql, args...)
+	br := s.pool.SendBatch(ctx, b)
+	if _, err := br.Exec(); err != nil {
+		_ = br.Close()
+		return nil, fmt.Errorf("set transaction context: %w", err)
+	}
+	return br, nil
+}
+
+func (s single) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	br, err := s.send(ctx, sql, args)
+	if err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	tag, err := br.Exec()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return tag, err
+}
+
+func (s single) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	br, err := s.send(ctx, sql, args)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := br.Query()
+	if err != nil {
+		_ = br.Close()
+		return nil, err
+	}
+	return &singleRows{Rows: rows, br: br}, nil
+}
+
+func (s single) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	br, err := s.send(ctx, sql, args)
+	if err != nil {
+		return errRow{err}
+	}
+	return singleRow{row: br.QueryRow(), br: br}
+}
+
+// singleRows releases the connection when the rows are closed; the end of
+// the implicit transaction (its commit) is reported by Err after Close.
+type singleRows struct {
+	pgx.Rows
+	br     pgx.BatchResults
+	closed bool
+	err    error
+}
+
+func (r *singleRows) Close() {
+	r.Rows.Close()
+	if !r.closed {
+		r.closed = true
+		r.err = r.br.Close()
+	}
+}
+
+func (r *singleRows) Err() error {
+	if err := r.Rows.Err(); err != nil {
+		return err
+	}
+	return r.err
+}
+
+// singleRow releases the connection once scanned, reporting a failed end
+// of the implicit transaction when the scan itself succeeded.
+type singleRow struct {
+	row pgx.Row
+	br  pgx.BatchResults
+}
+
+func (r singleRow) Scan(dest ...any) error {
+	err := r.row.Scan(dest...)
+	if cerr := r.br.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+// InSingle runs fn with the queries of Single.
+func InSingle(ctx context.Context, pool *pgxpool.Pool, fn func(*queries.Queries) error) error {
+	q, err := Single(ctx, pool)
+	if err != nil {
+		return err
+	}
+	return fn(q)
 }

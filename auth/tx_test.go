@@ -6,9 +6,11 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/messina-oms/messina/auth"
 	"github.com/messina-oms/messina/internal/pgtest"
+	"github.com/messina-oms/messina/queries"
 )
 
 func seedSites(t *testing.T, db *pgtest.DB) {
@@ -141,5 +143,76 @@ func TestBeginSetsTheContextVerbatim(t *testing.T) {
 	// The pool is still usable after the refusal.
 	if err := auth.InTx(auth.WithPrincipal(context.Background(), auth.Principal{Actor: "ok", Role: auth.RoleStaff}), db.App, func(pgx.Tx) error { return nil }); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Single sends the principal's settings and the statement in one
+// pipeline: row-level security and the audit actor see the settings, and
+// they end with the statement's implicit transaction.
+func TestSingleStatementCarriesTheContext(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	seedSites(t, db)
+	// One connection, so every call below runs on the same session.
+	cfg, err := pgxpool.ParseConfig(db.AppURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MaxConns = 1
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+
+	fr := auth.WithPrincipal(context.Background(), auth.Principal{Actor: "test:fr", RequestID: "req-1", Role: auth.RoleStaff, Sites: []string{"FR"}})
+	q, err := auth.Single(fr, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sites, err := q.SiteList(fr)
+	if err != nil || len(sites) != 1 || sites[0].ID != "FR" {
+		t.Fatalf("a FR-only principal listed %v (err %v), want FR alone", sites, err)
+	}
+	if _, err := q.SiteGet(fr, "UK"); !errors.Is(err, pgx.ErrNoRows) {
+		t.Fatalf("a FR-only principal read UK: %v", err)
+	}
+	// A refused write fails and leaves nothing, and the connection is
+	// usable afterwards.
+	if _, err := q.SiteCreate(fr, queries.SiteCreateParams{ID: "DE", Name: "Germany", Country: "DE", Currency: "EUR", Timezone: "Europe/Berlin"}); err == nil {
+		t.Fatal("a FR-only principal created a DE site")
+	}
+
+	admin := auth.WithPrincipal(context.Background(), auth.Principal{Actor: "test:admin", RequestID: "req-2", Role: auth.RoleAdmin})
+	qa, err := auth.Single(admin, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := qa.SiteCreate(admin, queries.SiteCreateParams{ID: "DE", Name: "Germany", Country: "DE", Currency: "EUR", Timezone: "Europe/Berlin"}); err != nil {
+		t.Fatal(err)
+	}
+	var actor, requestID string
+	if err := db.Owner.QueryRow(context.Background(),
+		`SELECT actor, request_id FROM audit.log WHERE table_name = 'site' AND key->>'id' = 'DE'`).Scan(&actor, &requestID); err != nil {
+		t.Fatal(err)
+	}
+	if actor != "test:admin" || requestID != "req-2" {
+		t.Fatalf("audit says %q, request %q; want test:admin, req-2", actor, requestID)
+	}
+	var n int
+	if err := db.Owner.QueryRow(context.Background(), `SELECT count(*) FROM core.site WHERE id = 'DE'`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("%d DE sites (err %v), want the admin's one", n, err)
+	}
+
+	// The settings lasted for their statement only.
+	var left *string
+	if err := pool.QueryRow(context.Background(), `SELECT nullif(current_setting('messina.sites', true), '')`).Scan(&left); err != nil {
+		t.Fatal(err)
+	}
+	if left != nil {
+		t.Fatalf("messina.sites = %q after the statement, want unset", *left)
+	}
+	if _, err := auth.Single(context.Background(), pool); !errors.Is(err, auth.ErrNoPrincipal) {
+		t.Fatalf("Single without a principal: %v", err)
 	}
 }

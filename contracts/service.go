@@ -39,6 +39,12 @@ func (s *Service) inTx(ctx context.Context, fn func(q *queries.Queries) error) e
 	return auth.InQueries(ctx, s.pool, fn)
 }
 
+// single runs fn's statements each alone, in one round trip (auth.Single):
+// for reads of one statement.
+func (s *Service) single(ctx context.Context, fn func(q *queries.Queries) error) error {
+	return auth.InSingle(ctx, s.pool, fn)
+}
+
 // Contracts ------------------------------------------------------------------
 
 // CreateFromOrder makes the contract of a booked (or provisioning or
@@ -84,7 +90,7 @@ func (s *Service) Contract(ctx context.Context, id uuid.UUID) (Contract, error) 
 // (attachments need no more); ErrNotFound as Contract.
 func (s *Service) ContractSite(ctx context.Context, id uuid.UUID) (string, error) {
 	var site string
-	err := s.inTx(ctx, func(q *queries.Queries) error {
+	err := s.single(ctx, func(q *queries.Queries) error {
 		var err error
 		if site, err = q.ContractSiteGet(ctx, id); err != nil {
 			return translate(err, CodeContractNotFound)
@@ -98,7 +104,7 @@ func (s *Service) ContractSite(ctx context.Context, id uuid.UUID) (string, error
 // (its documents need no more); ErrNotFound as Invoice.
 func (s *Service) InvoiceSite(ctx context.Context, id uuid.UUID) (string, error) {
 	var site string
-	err := s.inTx(ctx, func(q *queries.Queries) error {
+	err := s.single(ctx, func(q *queries.Queries) error {
 		var err error
 		if site, err = q.InvoiceSiteGet(ctx, id); err != nil {
 			return translate(err, CodeInvoiceNotFound)

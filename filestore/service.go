@@ -180,6 +180,13 @@ func (s *Service) inTx(ctx context.Context, fn func(q *queries.Queries) error) e
 	return dbErr(auth.InQueries(ctx, s.pool, fn))
 }
 
+// single runs fn's statements each alone, in one round trip (auth.Single):
+// for reads of one statement, and for checks and pins that need not commit
+// together.
+func (s *Service) single(ctx context.Context, fn func(q *queries.Queries) error) error {
+	return dbErr(auth.InSingle(ctx, s.pool, fn))
+}
+
 // systemCtx is the context of maintenance the service does on its own
 // behalf (marking a blob corrupt during someone's download): it survives
 // the request's cancellation and keeps its request id.

@@ -229,7 +229,10 @@ func (s *Service) storeBlob(ctx context.Context, up Upload, check func(*queries.
 		return s.storeAtContentKey(ctx, up, check)
 	}
 	key := "upload/" + uuid.Must(uuid.NewV7()).String()
-	if err := s.inTx(ctx, func(q *queries.Queries) error {
+	// The check and the pin are a statement each, one round trip each: the
+	// pin holds whatever the check saw (sites and attachments are never
+	// deleted).
+	if err := s.single(ctx, func(q *queries.Queries) error {
 		if check != nil {
 			if err := check(q); err != nil {
 				return err
@@ -274,7 +277,7 @@ func peek(r io.Reader) (*bufio.Reader, []byte, error) {
 // before it becomes visible.
 func (s *Service) storeAtContentKey(ctx context.Context, up Upload, check func(*queries.Queries) error) (storedBlob, error) {
 	var pinned queries.FilesBlob
-	if err := s.inTx(ctx, func(q *queries.Queries) error {
+	if err := s.single(ctx, func(q *queries.Queries) error {
 		if check != nil {
 			if err := check(q); err != nil {
 				return err

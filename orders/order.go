@@ -329,7 +329,7 @@ func (s *Service) GetOrder(ctx context.Context, id uuid.UUID) (Order, error) {
 // a cheap existence check for records attached to orders.
 func (s *Service) OrderSite(ctx context.Context, id uuid.UUID) (string, error) {
 	var site string
-	err := s.inTx(ctx, func(q *queries.Queries) error {
+	err := s.single(ctx, func(q *queries.Queries) error {
 		var err error
 		site, err = q.OrderSiteGet(ctx, id)
 		return translate(err, CodeOrderNotFound, "")

@@ -45,6 +45,12 @@ func (s *Service) inTx(ctx context.Context, fn func(q *queries.Queries) error) e
 	return auth.InQueries(ctx, s.pool, fn)
 }
 
+// single runs fn's statements each alone, in one round trip (auth.Single):
+// for reads of one statement.
+func (s *Service) single(ctx context.Context, fn func(q *queries.Queries) error) error {
+	return auth.InSingle(ctx, s.pool, fn)
+}
+
 // badCursor is the error of a cursor this package did not make.
 func badCursor() error {
 	return fault.Validation("invalid cursor", FieldError{Field: "cursor", Message: "not a cursor returned by this list"})
