@@ -17,6 +17,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -52,6 +53,7 @@ func main() {
 
 type env struct {
 	base, token, order string
+	relay              string // startRelay's base URL
 	mc                 *minio.Client
 	bucket             string
 	http               *http.Client
@@ -99,6 +101,11 @@ func run(ctx context.Context, sizeList string, small, clients int) error {
 	if e.mc, e.bucket, err = minioClient(); err != nil {
 		return err
 	}
+	stopRelay, err := e.startRelay()
+	if err != nil {
+		return err
+	}
+	defer stopRelay()
 
 	for _, s := range strings.Split(sizeList, ",") {
 		size, err := parseSize(s)
@@ -123,7 +130,7 @@ func run(ctx context.Context, sizeList string, small, clients int) error {
 // transfer measures one upload and one download of size bytes each way,
 // ours then minio-go's, best of two runs each (the machine is shared).
 func (e *env) transfer(ctx context.Context, label string, size int64) error {
-	var upOurs, upBase, downOurs, downBase time.Duration
+	var upOurs, upBase, downOurs, downBase, relayPlain, relayHash time.Duration
 	runs := 2
 	if size >= 1<<30 {
 		runs = 1
@@ -150,11 +157,23 @@ func (e *env) transfer(ctx context.Context, label string, size int64) error {
 			return err
 		}
 		downBase = best(downBase, d)
+		d, err = e.timeGet(ctx, e.relay+"/plain/"+key, size)
+		if err != nil {
+			return err
+		}
+		relayPlain = best(relayPlain, d)
+		d, err = e.timeGet(ctx, e.relay+"/sha256/"+key, size)
+		if err != nil {
+			return err
+		}
+		relayHash = best(relayHash, d)
 		_ = e.mc.RemoveObject(ctx, e.bucket, key, minio.RemoveObjectOptions{})
 	}
 	mibps := func(d time.Duration) float64 { return float64(size) / (1 << 20) / d.Seconds() }
 	fmt.Printf("filestore upload %s: ours / minio-go = %.2f (%.0f vs %.0f MiB/s)\n", label, upBase.Seconds()/upOurs.Seconds(), mibps(upOurs), mibps(upBase))
 	fmt.Printf("filestore download %s: ours / minio-go = %.2f (%.0f vs %.0f MiB/s)\n", label, downBase.Seconds()/downOurs.Seconds(), mibps(downOurs), mibps(downBase))
+	fmt.Printf("filestore download %s floor: bare relay / minio-go = %.2f, relay hashing SHA-256 / minio-go = %.2f (%.0f and %.0f MiB/s)\n",
+		label, downBase.Seconds()/relayPlain.Seconds(), downBase.Seconds()/relayHash.Seconds(), mibps(relayPlain), mibps(relayHash))
 	return nil
 }
 
@@ -432,4 +451,54 @@ func randHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return fmt.Sprintf("%x", b)
+}
+
+// startRelay serves GET /plain/<key> and /sha256/<key> from MinIO through
+// this process: the least any server between the client and the object
+// store does (one more hop), and that plus the SHA-256 a verified download
+// needs, without our API's checks, database or abort-before-the-end. It
+// shows how close to direct minio-go a verifying server can come on this
+// machine: our download is compared with it.
+func (e *env) startRelay() (func(), error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	serve := func(hash bool) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			obj, err := e.mc.GetObject(r.Context(), e.bucket, r.PathValue("key"), minio.GetObjectOptions{})
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadGateway)
+				return
+			}
+			defer obj.Close()
+			info, err := obj.Stat()
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadGateway)
+				return
+			}
+			w.Header().Set("Content-Length", strconv.FormatInt(info.Size, 10))
+			var src io.Reader = obj
+			h := sha256.New()
+			if hash {
+				src = io.TeeReader(obj, h)
+			}
+			// Big copies, as our server makes (largeCopyWriter).
+			if _, err := io.CopyBuffer(struct{ io.Writer }{w}, src, make([]byte, 1<<20)); err != nil {
+				return
+			}
+			_ = h.Sum(nil)
+		}
+	}
+	mux.Handle("GET /plain/{key...}", serve(false))
+	mux.Handle("GET /sha256/{key...}", serve(true))
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	go func() { _ = srv.Serve(ln) }()
+	e.relay = "http://" + addr
+	return func() { _ = srv.Close() }, nil
 }
