@@ -24,7 +24,7 @@ import (
 func (s *Service) Open(ctx context.Context, rev Revision, rng *Range) (io.ReadCloser, error) {
 	key := rev.objectKey
 	if key == "" {
-		if err := s.inTx(ctx, func(q *queries.Queries) error {
+		if err := s.single(ctx, func(q *queries.Queries) error {
 			blob, err := q.BlobGet(ctx, rev.SHA256)
 			key = blobKey(blob)
 			return err
@@ -131,7 +131,7 @@ var errReadAfterClose = errors.New("read after close")
 func (s *Service) markCorrupt(ctx context.Context, sum []byte, reason string) {
 	s.log.Error("blob corrupt", "sha256", fmt.Sprintf("%x", sum), "reason", reason)
 	ctx = systemCtx(ctx)
-	if err := s.inTx(ctx, func(q *queries.Queries) error {
+	if err := s.single(ctx, func(q *queries.Queries) error {
 		return q.BlobMarkCorrupt(ctx, queries.BlobMarkCorruptParams{Sha256: sum, Reason: &reason})
 	}); err != nil {
 		s.log.Error("mark blob corrupt", "sha256", fmt.Sprintf("%x", sum), "err", err)

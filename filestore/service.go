@@ -253,7 +253,7 @@ func actor(ctx context.Context) string {
 // or belongs to a site the caller cannot see.
 func (s *Service) GetAttachment(ctx context.Context, id uuid.UUID) (Attachment, error) {
 	var a Attachment
-	err := s.inTx(ctx, func(q *queries.Queries) error {
+	err := s.single(ctx, func(q *queries.Queries) error {
 		row, err := q.AttachmentGet(ctx, id)
 		if err != nil {
 			return err
@@ -276,7 +276,7 @@ func (s *Service) ListAttachments(ctx context.Context, ownerType OwnerType, owne
 	}
 	limit = clampLimit(limit)
 	var out []Attachment
-	err := s.inTx(ctx, func(q *queries.Queries) error {
+	err := s.single(ctx, func(q *queries.Queries) error {
 		p := queries.AttachmentListParams{OwnerType: string(ownerType), OwnerID: ownerID, MaxRows: int32(limit)}
 		if after != uuid.Nil {
 			p.After = &after
@@ -326,7 +326,7 @@ func (s *Service) ListRevisions(ctx context.Context, attachmentID uuid.UUID, aft
 // when n is 0. ErrNotFound when either does not exist or is not visible.
 func (s *Service) GetRevision(ctx context.Context, attachmentID uuid.UUID, n int) (Revision, error) {
 	var rev Revision
-	err := s.inTx(ctx, func(q *queries.Queries) error {
+	err := s.single(ctx, func(q *queries.Queries) error {
 		var row queries.FilesRevision
 		var key *string
 		if n == 0 {
