@@ -89,12 +89,16 @@ func New(cfg Config) (*Runner, error) {
 	return &Runner{client: client}, nil
 }
 
-// every schedules args at a fixed interval, and once at start. River elects
-// one leader among the running instances to enqueue periodic jobs, so a
-// fleet runs each once per interval.
+// every schedules args at a fixed interval, and at start unless a job of
+// the kind was already scheduled in the current period: a restart (a
+// deploy) must neither skip a daily job when restarts come more often than
+// a day, nor run the costly ones (scrub, GC, the MRR refresh) again each
+// time. River elects one leader among the running instances to enqueue
+// periodic jobs, so a fleet runs each once per interval.
 func every(d time.Duration, args river.JobArgs) *river.PeriodicJob {
+	opts := &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: d}}
 	return river.NewPeriodicJob(river.PeriodicInterval(d),
-		func() (river.JobArgs, *river.InsertOpts) { return args, nil },
+		func() (river.JobArgs, *river.InsertOpts) { return args, opts },
 		&river.PeriodicJobOpts{RunOnStart: true})
 }
 

@@ -82,7 +82,7 @@ func TestPeriodicGCRemovesOrphanObjects(t *testing.T) {
 }
 
 // startRunner works the queue until the test ends.
-func startRunner(t *testing.T, cfg jobs.Config) {
+func startRunner(t *testing.T, cfg jobs.Config) *jobs.Runner {
 	t.Helper()
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	r, err := jobs.New(cfg)
@@ -92,11 +92,69 @@ func startRunner(t *testing.T, cfg jobs.Config) {
 	if err := r.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = r.Stop(stopCtx)
-	})
+	t.Cleanup(func() { stopRunner(r) })
+	return r
+}
+
+func stopRunner(r *jobs.Runner) {
+	stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = r.Stop(stopCtx)
+}
+
+// A restart within a period schedules no second run of the periodic jobs:
+// a deploy must not start another scrub, GC or MRR refresh each time.
+func TestRestartDoesNotRepeatPeriodicJobs(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	ctx := context.Background()
+	kinds := func() map[string]int {
+		t.Helper()
+		rows, err := db.Owner.Query(ctx, "SELECT kind, count(*) FROM river.river_job GROUP BY kind")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		out := map[string]int{}
+		for rows.Next() {
+			var k string
+			var n int
+			if err := rows.Scan(&k, &n); err != nil {
+				t.Fatal(err)
+			}
+			out[k] = n
+		}
+		return out
+	}
+	leader := func() string {
+		var id string
+		_ = db.Owner.QueryRow(ctx, "SELECT leader_id FROM river.river_leader").Scan(&id)
+		return id
+	}
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); !ok(); time.Sleep(100 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("after 30s: no %s", what)
+			}
+		}
+	}
+
+	first := startRunner(t, jobs.Config{Pool: db.App})
+	waitFor("run at start of all five periodic jobs", func() bool { return len(kinds()) == 5 })
+	firstLeader := leader()
+	stopRunner(first)
+
+	startRunner(t, jobs.Config{Pool: db.App})
+	waitFor("new leader", func() bool { l := leader(); return l != "" && l != firstLeader })
+	// The new leader's periodic enqueuer runs the start-up jobs right after
+	// its election; give it ample time to (wrongly) insert them.
+	time.Sleep(3 * time.Second)
+	for kind, n := range kinds() {
+		if n != 1 {
+			t.Errorf("%d jobs of kind %s after a restart, want 1", n, kind)
+		}
+	}
 }
 
 func TestPeriodicSealCoversTheAuditLog(t *testing.T) {
