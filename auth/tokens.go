@@ -133,7 +133,7 @@ func (t *Tokens) Create(ctx context.Context, in NewTokenInput) (Token, string, e
 // List returns up to limit tokens with ids after the given one, by id.
 func (t *Tokens) List(ctx context.Context, after *uuid.UUID, limit int) ([]Token, error) {
 	var out []Token
-	err := InQueries(ctx, t.pool, func(q *queries.Queries) error {
+	err := InSingle(ctx, t.pool, func(q *queries.Queries) error {
 		rows, err := q.TokenList(ctx, queries.TokenListParams{After: after, MaxRows: int32(limit)})
 		if err != nil {
 			return fmt.Errorf("list tokens: %w", err)
@@ -150,7 +150,7 @@ func (t *Tokens) List(ctx context.Context, after *uuid.UUID, limit int) ([]Token
 // returns ErrTokenNotFound for an unknown id.
 func (t *Tokens) Revoke(ctx context.Context, id uuid.UUID) (Token, error) {
 	var out Token
-	err := InQueries(ctx, t.pool, func(q *queries.Queries) error {
+	err := InSingle(ctx, t.pool, func(q *queries.Queries) error {
 		row, err := q.TokenRevoke(ctx, id)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return ErrTokenNotFound

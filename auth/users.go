@@ -88,7 +88,7 @@ func (u *Users) Create(ctx context.Context, email, name string, role Role, sites
 // Get returns a user or ErrUserNotFound.
 func (u *Users) Get(ctx context.Context, id uuid.UUID) (User, error) {
 	var out User
-	err := InQueries(ctx, u.pool, func(q *queries.Queries) error {
+	err := InSingle(ctx, u.pool, func(q *queries.Queries) error {
 		row, err := q.UserGet(ctx, id)
 		if err != nil {
 			return userError(err)
@@ -102,7 +102,7 @@ func (u *Users) Get(ctx context.Context, id uuid.UUID) (User, error) {
 // List returns up to limit users with ids after the given one, by id.
 func (u *Users) List(ctx context.Context, after *uuid.UUID, limit int) ([]User, error) {
 	var out []User
-	err := InQueries(ctx, u.pool, func(q *queries.Queries) error {
+	err := InSingle(ctx, u.pool, func(q *queries.Queries) error {
 		rows, err := q.UserList(ctx, queries.UserListParams{After: after, MaxRows: int32(limit)})
 		if err != nil {
 			return fmt.Errorf("list users: %w", err)

@@ -98,7 +98,7 @@ func (s *Service) Amend(ctx context.Context, contractID uuid.UUID, req Amendment
 // (CodeContractNotFound) when the contract or the version is not there.
 func (s *Service) Amendment(ctx context.Context, contractID uuid.UUID, version int) (Amendment, error) {
 	var out Amendment
-	err := s.inTx(ctx, func(q *queries.Queries) error {
+	err := s.single(ctx, func(q *queries.Queries) error {
 		r, err := q.AmendmentGet(ctx, queries.AmendmentGetParams{ContractID: contractID, Version: int32(version)})
 		if err != nil {
 			return translate(err, CodeContractNotFound)

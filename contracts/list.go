@@ -165,7 +165,7 @@ func (s *Service) ListRuns(ctx context.Context, f RunFilter) (Page[Run], error) 
 	n := keyset.Limit(f.Limit)
 	p.MaxRows = n + 1
 	var out Page[Run]
-	err = s.inTx(ctx, func(q *queries.Queries) error {
+	err = s.single(ctx, func(q *queries.Queries) error {
 		rows, err := q.RunList(ctx, p)
 		if err != nil {
 			return translate(err, CodeRunNotFound)

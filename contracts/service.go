@@ -40,7 +40,8 @@ func (s *Service) inTx(ctx context.Context, fn func(q *queries.Queries) error) e
 }
 
 // single runs fn's statements each alone, in one round trip (auth.Single):
-// for reads of one statement.
+// for reads and writes of one statement, which a transaction of their own
+// would make no more atomic or consistent but two round trips slower.
 func (s *Service) single(ctx context.Context, fn func(q *queries.Queries) error) error {
 	return auth.InSingle(ctx, s.pool, fn)
 }
@@ -120,7 +121,7 @@ func (s *Service) InvoiceSite(ctx context.Context, id uuid.UUID) (string, error)
 // when the order has no contract (yet) or is not visible.
 func (s *Service) OrderContracts(ctx context.Context, orderID uuid.UUID) ([]Contract, error) {
 	var out []Contract
-	err := s.inTx(ctx, func(q *queries.Queries) error {
+	err := s.single(ctx, func(q *queries.Queries) error {
 		rows, err := q.ContractListByOrder(ctx, orderID)
 		for _, r := range rows {
 			out = append(out, contractFrom(r))
@@ -134,7 +135,7 @@ func (s *Service) OrderContracts(ctx context.Context, orderID uuid.UUID) ([]Cont
 // without their lines, in the lines' order, in one query.
 func (s *Service) InvoiceContracts(ctx context.Context, invoiceID uuid.UUID) ([]Contract, error) {
 	var out []Contract
-	err := s.inTx(ctx, func(q *queries.Queries) error {
+	err := s.single(ctx, func(q *queries.Queries) error {
 		rows, err := q.ContractListByInvoice(ctx, invoiceID)
 		for _, r := range rows {
 			out = append(out, contractFrom(r))
@@ -168,7 +169,7 @@ func (s *Service) AmendTerms(ctx context.Context, id uuid.UUID, effective time.T
 // Amendments returns every version of a contract, oldest first.
 func (s *Service) Amendments(ctx context.Context, contractID uuid.UUID) ([]Amendment, error) {
 	var out []Amendment
-	err := s.inTx(ctx, func(q *queries.Queries) error {
+	err := s.single(ctx, func(q *queries.Queries) error {
 		rows, err := q.AmendmentList(ctx, contractID)
 		if err != nil {
 			return translate(err, CodeContractNotFound)
@@ -247,7 +248,7 @@ func (s *Service) Cancel(ctx context.Context, contractID uuid.UUID, in Cancellat
 // Notices returns a contract's notices and cancellations, oldest first.
 func (s *Service) Notices(ctx context.Context, contractID uuid.UUID) ([]Notice, error) {
 	var out []Notice
-	err := s.inTx(ctx, func(q *queries.Queries) error {
+	err := s.single(ctx, func(q *queries.Queries) error {
 		rows, err := q.NoticeList(ctx, contractID)
 		for _, r := range rows {
 			out = append(out, noticeFrom(r))
@@ -260,7 +261,7 @@ func (s *Service) Notices(ctx context.Context, contractID uuid.UUID) ([]Notice, 
 // Charges returns a contract's one-off charges (early-termination fees).
 func (s *Service) Charges(ctx context.Context, contractID uuid.UUID) ([]Charge, error) {
 	var out []Charge
-	err := s.inTx(ctx, func(q *queries.Queries) error {
+	err := s.single(ctx, func(q *queries.Queries) error {
 		rows, err := q.ChargeList(ctx, contractID)
 		for _, r := range rows {
 			out = append(out, Charge{ID: r.ID, ContractID: r.ContractID, Kind: r.Kind, Description: r.Description,
@@ -278,7 +279,7 @@ func (s *Service) Charges(ctx context.Context, contractID uuid.UUID) ([]Charge, 
 // changes nothing.
 func (s *Service) ProcessRenewals(ctx context.Context, asOf time.Time) (int, error) {
 	var n int32
-	err := s.inTx(ctx, func(q *queries.Queries) error {
+	err := s.single(ctx, func(q *queries.Queries) error {
 		var err error
 		n, err = q.RenewalsProcess(ctx, asOf)
 		return translate(err, CodeContractNotFound)
@@ -351,7 +352,7 @@ func (s *Service) PlanRun(ctx context.Context, site string, runDate time.Time) (
 // Run returns an invoice run; ErrNotFound (CodeRunNotFound).
 func (s *Service) Run(ctx context.Context, id uuid.UUID) (Run, error) {
 	var run Run
-	err := s.inTx(ctx, func(q *queries.Queries) error {
+	err := s.single(ctx, func(q *queries.Queries) error {
 		var err error
 		run, err = getRun(ctx, q, id)
 		return err
@@ -365,7 +366,7 @@ func (s *Service) Run(ctx context.Context, id uuid.UUID) (Run, error) {
 // run's status unchanged). The invoices have no id worth keeping.
 func (s *Service) PreviewRun(ctx context.Context, id uuid.UUID) ([]Invoice, error) {
 	var out []Invoice
-	err := s.inTx(ctx, func(q *queries.Queries) error {
+	err := s.single(ctx, func(q *queries.Queries) error {
 		doc, err := q.RunPreview(ctx, id)
 		if err != nil {
 			return translate(err, CodeRunNotFound)

@@ -37,6 +37,13 @@ func New(pool *pgxpool.Pool, log *slog.Logger) *Service {
 	return &Service{pool: pool, log: log}
 }
 
+// single runs fn's statements each alone, in one round trip (auth.Single):
+// for reads and writes of one statement, which a transaction of their own
+// would make no more atomic or consistent but two round trips slower.
+func (s *Service) single(ctx context.Context, fn func(q *queries.Queries) error) error {
+	return auth.InSingle(ctx, s.pool, fn)
+}
+
 // Bookings returns a page of the bookings report: per group of f.GroupBy
 // (and currency), the orders booked and the value, cost, margin and MRR
 // booked, net of cancellations after booking. ErrValidation when f is
@@ -52,7 +59,7 @@ func (s *Service) Bookings(ctx context.Context, f Filter) (Page[Booking], error)
 		FromMonth: f.From.datePtr(), ToMonth: f.To.datePtr(), After: after, MaxRows: keyset.Limit(f.Limit) + 1,
 	}
 	var rows []queries.KPIBookingListRow
-	if err := auth.InQueries(ctx, s.pool, func(q *queries.Queries) error {
+	if err := s.single(ctx, func(q *queries.Queries) error {
 		var err error
 		rows, err = q.KPIBookingList(ctx, p)
 		return err
@@ -83,7 +90,7 @@ func (s *Service) Margin(ctx context.Context, f Filter) (Page[Margin], error) {
 		FromMonth: f.From.datePtr(), ToMonth: f.To.datePtr(), After: after, MaxRows: keyset.Limit(f.Limit) + 1,
 	}
 	var rows []queries.KPIMarginListRow
-	if err := auth.InQueries(ctx, s.pool, func(q *queries.Queries) error {
+	if err := s.single(ctx, func(q *queries.Queries) error {
 		var err error
 		rows, err = q.KPIMarginList(ctx, p)
 		return err
@@ -161,7 +168,7 @@ const mrrView = "mrr_movement_all"
 // reports only after a refresh; the jobs package runs one every hour.
 func (s *Service) RefreshMRR(ctx context.Context) (time.Time, error) {
 	var at time.Time
-	err := auth.InQueries(ctx, s.pool, func(q *queries.Queries) error {
+	err := s.single(ctx, func(q *queries.Queries) error {
 		var err error
 		at, err = q.KPIMRRRefresh(ctx)
 		return err

@@ -96,7 +96,7 @@ func (s *Service) CreateSite(ctx context.Context, in Site) (Site, error) {
 		return Site{}, err
 	}
 	var out Site
-	err := s.inTx(ctx, func(q *queries.Queries) error {
+	err := s.single(ctx, func(q *queries.Queries) error {
 		row, err := q.SiteCreate(ctx, queries.SiteCreateParams{ID: in.ID, Name: in.Name, Country: in.Country, Currency: in.Currency, Timezone: in.Timezone})
 		if err != nil {
 			return translate(err, CodeSiteNotFound, "")
@@ -111,7 +111,7 @@ func (s *Service) CreateSite(ctx context.Context, in Site) (Site, error) {
 // exist or is not visible.
 func (s *Service) GetSite(ctx context.Context, id string) (Site, error) {
 	var out Site
-	err := s.inTx(ctx, func(q *queries.Queries) error {
+	err := s.single(ctx, func(q *queries.Queries) error {
 		row, err := q.SiteGet(ctx, id)
 		if err != nil {
 			return translate(err, CodeSiteNotFound, "")
@@ -125,7 +125,7 @@ func (s *Service) GetSite(ctx context.Context, id string) (Site, error) {
 // ListSites returns the visible sites ordered by id (a handful: no paging).
 func (s *Service) ListSites(ctx context.Context) ([]Site, error) {
 	var out []Site
-	err := s.inTx(ctx, func(q *queries.Queries) error {
+	err := s.single(ctx, func(q *queries.Queries) error {
 		rows, err := q.SiteList(ctx)
 		if err != nil {
 			return err
@@ -194,7 +194,7 @@ func (s *Service) SetSiteRules(ctx context.Context, in SiteRules) (SiteRules, er
 		return SiteRules{}, err
 	}
 	var out SiteRules
-	err := s.inTx(ctx, func(q *queries.Queries) error {
+	err := s.single(ctx, func(q *queries.Queries) error {
 		row, err := q.SiteSettingCreate(ctx, queries.SiteSettingCreateParams{
 			SiteID: in.SiteID, EffectiveFrom: date(in.EffectiveFrom),
 			BillingTiming: queries.CoreBillingTiming(in.BillingTiming), Proration: queries.CoreProrationRule(in.Proration),
@@ -221,7 +221,7 @@ func (s *Service) SetSiteRules(ctx context.Context, in SiteRules) (SiteRules, er
 // ErrNotFound (site_rules_not_found) when none were defined by then.
 func (s *Service) SiteRulesAt(ctx context.Context, siteID string, on time.Time) (SiteRules, error) {
 	var out SiteRules
-	err := s.inTx(ctx, func(q *queries.Queries) error {
+	err := s.single(ctx, func(q *queries.Queries) error {
 		row, err := q.SiteSettingInForce(ctx, queries.SiteSettingInForceParams{SiteID: siteID, OnDate: date(on)})
 		if err != nil {
 			return translate(err, CodeRulesNotFound, "")
@@ -235,7 +235,7 @@ func (s *Service) SiteRulesAt(ctx context.Context, siteID string, on time.Time) 
 // ListSiteRules returns every rule set of a site, oldest first.
 func (s *Service) ListSiteRules(ctx context.Context, siteID string) ([]SiteRules, error) {
 	var out []SiteRules
-	err := s.inTx(ctx, func(q *queries.Queries) error {
+	err := s.single(ctx, func(q *queries.Queries) error {
 		rows, err := q.SiteSettingList(ctx, siteID)
 		if err != nil {
 			return err
@@ -281,7 +281,7 @@ func (s *Service) CreateLegalEntity(ctx context.Context, in LegalEntityInput) (L
 	}
 	a := addressArgs(in.Address)
 	var out LegalEntity
-	err := s.inTx(ctx, func(q *queries.Queries) error {
+	err := s.single(ctx, func(q *queries.Queries) error {
 		row, err := q.LegalEntityCreate(ctx, queries.LegalEntityCreateParams{SiteID: in.SiteID, Name: in.Name, VatID: in.VATID, InvoicePrefix: in.InvoicePrefix,
 			AddressStreet: a.street, AddressCity: a.city, AddressPostcode: a.postcode, AddressCountry: a.country})
 		if err != nil {
@@ -296,7 +296,7 @@ func (s *Service) CreateLegalEntity(ctx context.Context, in LegalEntityInput) (L
 // GetLegalEntity returns a legal entity; ErrNotFound (legal_entity_not_found).
 func (s *Service) GetLegalEntity(ctx context.Context, id uuid.UUID) (LegalEntity, error) {
 	var out LegalEntity
-	err := s.inTx(ctx, func(q *queries.Queries) error {
+	err := s.single(ctx, func(q *queries.Queries) error {
 		row, err := q.LegalEntityGet(ctx, id)
 		if err != nil {
 			return translate(err, CodeLegalEntityMissing, "")
@@ -311,7 +311,7 @@ func (s *Service) GetLegalEntity(ctx context.Context, id uuid.UUID) (LegalEntity
 // visible sites), by site and name.
 func (s *Service) ListLegalEntities(ctx context.Context, siteID string) ([]LegalEntity, error) {
 	var out []LegalEntity
-	err := s.inTx(ctx, func(q *queries.Queries) error {
+	err := s.single(ctx, func(q *queries.Queries) error {
 		rows, err := q.LegalEntityList(ctx, strPtr(siteID))
 		if err != nil {
 			return err
@@ -397,7 +397,7 @@ func (s *Service) CreateCustomer(ctx context.Context, in CustomerInput) (Custome
 	}
 	a := addressArgs(in.Address)
 	var out Customer
-	err := s.inTx(ctx, func(q *queries.Queries) error {
+	err := s.single(ctx, func(q *queries.Queries) error {
 		row, err := q.CustomerCreate(ctx, queries.CustomerCreateParams{
 			SiteID: in.SiteID, Name: in.Name, VatID: strPtr(in.VATID), Currency: in.Currency, Language: in.Language,
 			Timezone: in.Timezone, PaymentTermsDays: int32(in.PaymentTermsDays), PoRequired: in.PORequired,
@@ -416,7 +416,7 @@ func (s *Service) CreateCustomer(ctx context.Context, in CustomerInput) (Custome
 // caller can see, in one query; invisible or unknown ids are absent.
 func (s *Service) CustomerNames(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]string, error) {
 	out := make(map[uuid.UUID]string, len(ids))
-	err := s.inTx(ctx, func(q *queries.Queries) error {
+	err := s.single(ctx, func(q *queries.Queries) error {
 		rows, err := q.CustomerNames(ctx, ids)
 		for _, r := range rows {
 			out[r.ID] = r.Name
@@ -429,7 +429,7 @@ func (s *Service) CustomerNames(ctx context.Context, ids []uuid.UUID) (map[uuid.
 // GetCustomer returns a customer; ErrNotFound (customer_not_found).
 func (s *Service) GetCustomer(ctx context.Context, id uuid.UUID) (Customer, error) {
 	var out Customer
-	err := s.inTx(ctx, func(q *queries.Queries) error {
+	err := s.single(ctx, func(q *queries.Queries) error {
 		row, err := q.CustomerGet(ctx, id)
 		if err != nil {
 			return translate(err, CodeCustomerNotFound, "")
@@ -489,7 +489,7 @@ func (s *Service) ListCustomers(ctx context.Context, f CustomerFilter) (Page[Cus
 	}
 	n := keyset.Limit(f.Limit)
 	var out Page[Customer]
-	err = s.inTx(ctx, func(q *queries.Queries) error {
+	err = s.single(ctx, func(q *queries.Queries) error {
 		rows, err := q.CustomerList(ctx, queries.CustomerListParams{
 			SiteID: strPtr(f.SiteID), Search: strPtr(f.Search), AfterName: afterName, AfterID: afterID, MaxRows: n + 1,
 		})
@@ -546,7 +546,7 @@ func (s *Service) CreateProduct(ctx context.Context, in ProductInput) (Product, 
 		p.BillingFrequency, p.DefaultTermMonths = &bf, &term
 	}
 	var out Product
-	err := s.inTx(ctx, func(q *queries.Queries) error {
+	err := s.single(ctx, func(q *queries.Queries) error {
 		row, err := q.ProductCreate(ctx, p)
 		if err != nil {
 			return translate(err, CodeProductNotFound, "")
@@ -560,7 +560,7 @@ func (s *Service) CreateProduct(ctx context.Context, in ProductInput) (Product, 
 // GetProduct returns a product; ErrNotFound (product_not_found).
 func (s *Service) GetProduct(ctx context.Context, id uuid.UUID) (Product, error) {
 	var out Product
-	err := s.inTx(ctx, func(q *queries.Queries) error {
+	err := s.single(ctx, func(q *queries.Queries) error {
 		row, err := q.ProductGet(ctx, id)
 		if err != nil {
 			return translate(err, CodeProductNotFound, "")
@@ -575,7 +575,7 @@ func (s *Service) GetProduct(ctx context.Context, id uuid.UUID) (Product, error)
 // keep it. ErrNotFound (product_not_found).
 func (s *Service) SetProductActive(ctx context.Context, id uuid.UUID, active bool) (Product, error) {
 	var out Product
-	err := s.inTx(ctx, func(q *queries.Queries) error {
+	err := s.single(ctx, func(q *queries.Queries) error {
 		row, err := q.ProductSetActive(ctx, queries.ProductSetActiveParams{ID: id, Active: active})
 		if err != nil {
 			return translate(err, CodeProductNotFound, "")
@@ -608,7 +608,7 @@ func (s *Service) ListProducts(ctx context.Context, f ProductFilter) (Page[Produ
 	}
 	n := keyset.Limit(f.Limit)
 	var out Page[Product]
-	err := s.inTx(ctx, func(q *queries.Queries) error {
+	err := s.single(ctx, func(q *queries.Queries) error {
 		rows, err := q.ProductList(ctx, queries.ProductListParams{Kind: kind, Active: f.Active, AfterSku: after, MaxRows: n + 1})
 		if err != nil {
 			return err
@@ -649,7 +649,7 @@ func (s *Service) CreatePriceBook(ctx context.Context, in PriceBookInput) (Price
 		return PriceBook{}, err
 	}
 	var out PriceBook
-	err := s.inTx(ctx, func(q *queries.Queries) error {
+	err := s.single(ctx, func(q *queries.Queries) error {
 		row, err := q.PriceBookCreate(ctx, queries.PriceBookCreateParams{SiteID: in.SiteID, Name: in.Name, Currency: in.Currency, CustomerID: in.CustomerID})
 		if err != nil {
 			return translate(err, CodePriceBookNotFound, "")
@@ -663,7 +663,7 @@ func (s *Service) CreatePriceBook(ctx context.Context, in PriceBookInput) (Price
 // GetPriceBook returns a price book; ErrNotFound (price_book_not_found).
 func (s *Service) GetPriceBook(ctx context.Context, id uuid.UUID) (PriceBook, error) {
 	var out PriceBook
-	err := s.inTx(ctx, func(q *queries.Queries) error {
+	err := s.single(ctx, func(q *queries.Queries) error {
 		row, err := q.PriceBookGet(ctx, id)
 		if err != nil {
 			return translate(err, CodePriceBookNotFound, "")
@@ -678,7 +678,7 @@ func (s *Service) GetPriceBook(ctx context.Context, id uuid.UUID) (PriceBook, er
 // when customerID is set, only that customer's.
 func (s *Service) ListPriceBooks(ctx context.Context, siteID string, customerID *uuid.UUID) ([]PriceBook, error) {
 	var out []PriceBook
-	err := s.inTx(ctx, func(q *queries.Queries) error {
+	err := s.single(ctx, func(q *queries.Queries) error {
 		rows, err := q.PriceBookList(ctx, queries.PriceBookListParams{SiteID: strPtr(siteID), CustomerID: customerID})
 		if err != nil {
 			return err
@@ -712,7 +712,7 @@ func (s *Service) AddPrice(ctx context.Context, in PriceInput) (Price, error) {
 		return Price{}, err
 	}
 	var out Price
-	err := s.inTx(ctx, func(q *queries.Queries) error {
+	err := s.single(ctx, func(q *queries.Queries) error {
 		row, err := q.PriceCreate(ctx, queries.PriceCreateParams{
 			PriceBookID: in.PriceBookID, ProductID: in.ProductID, EffectiveFrom: date(in.EffectiveFrom),
 			UnitPrice: in.UnitPrice, UnitCost: in.UnitCost,
@@ -730,7 +730,7 @@ func (s *Service) AddPrice(ctx context.Context, in PriceInput) (Price, error) {
 // is set), by product and date.
 func (s *Service) ListPrices(ctx context.Context, priceBookID uuid.UUID, productID *uuid.UUID) ([]Price, error) {
 	var out []Price
-	err := s.inTx(ctx, func(q *queries.Queries) error {
+	err := s.single(ctx, func(q *queries.Queries) error {
 		rows, err := q.PriceList(ctx, queries.PriceListParams{PriceBookID: priceBookID, ProductID: productID})
 		if err != nil {
 			return err
@@ -750,7 +750,7 @@ func (s *Service) ListPrices(ctx context.Context, priceBookID uuid.UUID, product
 // (price_not_found) when the product has no price and cost then.
 func (s *Service) LookupPrice(ctx context.Context, pq PriceQuery) (PriceQuote, error) {
 	var out PriceQuote
-	err := s.inTx(ctx, func(q *queries.Queries) error {
+	err := s.single(ctx, func(q *queries.Queries) error {
 		row, err := q.PriceLookup(ctx, queries.PriceLookupParams{
 			SiteID: pq.SiteID, CustomerID: pq.CustomerID, ProductID: pq.ProductID, Currency: pq.Currency, OnDate: date(pq.On),
 		})

@@ -736,7 +736,7 @@ func (s *Service) Approvals(ctx context.Context, id uuid.UUID) ([]Approval, erro
 // to, as the database's transition table says.
 func (s *Service) AllowedTransitions(ctx context.Context, from Status) ([]Status, error) {
 	var out []Status
-	err := s.inTx(ctx, func(q *queries.Queries) error {
+	err := s.single(ctx, func(q *queries.Queries) error {
 		rows, err := q.StatusTransitionsFrom(ctx, queries.OrdersOrderStatus(from))
 		if err != nil {
 			return translate(err, CodeNotFound, "")
@@ -782,7 +782,7 @@ func (s *Service) ListOrders(ctx context.Context, f OrderFilter) (Page[Order], e
 	}
 	n := int(p.MaxRows) - 1
 	var out Page[Order]
-	err = s.inTx(ctx, func(q *queries.Queries) error {
+	err = s.single(ctx, func(q *queries.Queries) error {
 		rows, err := q.OrderList(ctx, p)
 		if err != nil {
 			return err

@@ -46,7 +46,8 @@ func (s *Service) inTx(ctx context.Context, fn func(q *queries.Queries) error) e
 }
 
 // single runs fn's statements each alone, in one round trip (auth.Single):
-// for reads of one statement.
+// for reads and writes of one statement, which a transaction of their own
+// would make no more atomic or consistent but two round trips slower.
 func (s *Service) single(ctx context.Context, fn func(q *queries.Queries) error) error {
 	return auth.InSingle(ctx, s.pool, fn)
 }
