@@ -163,13 +163,23 @@ func (s single) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 	return singleRow{row: br.QueryRow(), br: br}
 }
 
-// singleRows releases the connection when the rows are closed; the end of
-// the implicit transaction (its commit) is reported by Err after Close.
+// singleRows releases the connection when the rows are closed or read to
+// the end. Generated code reads Err after the last Next and closes later,
+// so the last Next ends the pipeline: a failure of the implicit
+// transaction's commit (a deferred constraint) then reaches Err.
 type singleRows struct {
 	pgx.Rows
 	br     pgx.BatchResults
 	closed bool
 	err    error
+}
+
+func (r *singleRows) Next() bool {
+	if r.Rows.Next() {
+		return true
+	}
+	r.Close()
+	return false
 }
 
 func (r *singleRows) Close() {
