@@ -22,15 +22,11 @@ var ErrNoPrincipal = errors.New("no principal in context")
 // trigger and the row-level security policies read these settings. BEGIN
 // and the settings travel in one round trip.
 func Begin(ctx context.Context, pool *pgxpool.Pool) (pgx.Tx, error) {
-	p, ok := FromContext(ctx)
-	if !ok {
-		return nil, ErrNoPrincipal
+	set, err := settings(ctx)
+	if err != nil {
+		return nil, err
 	}
-	sites := "*"
-	if !p.AllSites() {
-		sites = strings.Join(p.Sites, ",")
-	}
-	begin, err := beginQuery(p.Actor, p.RequestID, sites)
+	begin, err := beginQuery(set[0], set[1], set[2])
 	if err != nil {
 		return nil, err
 	}
@@ -101,15 +97,25 @@ const contextQuery = `SELECT set_config('messina.actor', $1, true), set_config('
 // COMMIT). It is for operations of one statement: several statements
 // through it neither share a snapshot nor commit together.
 func Single(ctx context.Context, pool *pgxpool.Pool) (*queries.Queries, error) {
+	set, err := settings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return queries.New(single{pool: pool, args: []any{set[0], set[1], set[2]}}), nil
+}
+
+// settings are the values of messina.actor, messina.request_id and
+// messina.sites ("*" for all sites) for the principal in ctx.
+func settings(ctx context.Context) ([3]string, error) {
 	p, ok := FromContext(ctx)
 	if !ok {
-		return nil, ErrNoPrincipal
+		return [3]string{}, ErrNoPrincipal
 	}
 	sites := "*"
 	if !p.AllSites() {
 		sites = strings.Join(p.Sites, ",")
 	}
-	return queries.New(single{pool: pool, args: []any{p.Actor, p.RequestID, sites}}), nil
+	return [3]string{p.Actor, p.RequestID, sites}, nil
 }
 
 // single is the queries.DBTX of Single.
