@@ -317,10 +317,16 @@ func makeBackupDir(root string, now time.Time) (string, error) {
 // are missing or corrupt in the store are collected into a *BlobsError;
 // other errors (store unavailable, disk full) stop the copy.
 func copyBlobsFromStore(ctx context.Context, cfg Config, root string, refs []blobRef, res *Result) error {
+	// The blob directory is laid out as a disk blob store (content keys
+	// under root/blobs), so its Put does the verified, atomic write.
+	dst, err := filestore.NewDiskStore(filepath.Join(root, BlobsDir))
+	if err != nil {
+		return err
+	}
 	var mu sync.Mutex
 	var bad []BadBlob
-	err := forEach(ctx, cfg.Concurrency, refs, func(ctx context.Context, buf []byte, ref blobRef) error {
-		copied, problem, err := copyBlobFromStore(ctx, cfg.Store, root, ref, buf)
+	err = forEach(ctx, cfg.Concurrency, refs, func(ctx context.Context, _ []byte, ref blobRef) error {
+		copied, problem, err := copyBlobFromStore(ctx, cfg.Store, dst, ref)
 		mu.Lock()
 		defer mu.Unlock()
 		switch {
@@ -345,16 +351,12 @@ func copyBlobsFromStore(ctx context.Context, cfg Config, root string, refs []blo
 	return nil
 }
 
-// errBadContent marks a copy that failed because of the blob's bytes.
-type errBadContent struct{ problem string }
-
-func (e errBadContent) Error() string { return e.problem }
-
-// copyBlobFromStore copies one blob; problem says what is wrong with the
+// copyBlobFromStore copies one blob into dst under its content key, unless
+// a file of its size is there already; problem says what is wrong with the
 // stored object when it is missing or corrupt.
-func copyBlobFromStore(ctx context.Context, store filestore.Store, root string, ref blobRef, buf []byte) (copied bool, problem string, err error) {
-	path := blobPath(root, ref.sum[:])
-	if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() && st.Size() == ref.size {
+func copyBlobFromStore(ctx context.Context, store filestore.Store, dst *filestore.DiskStore, ref blobRef) (copied bool, problem string, err error) {
+	key := filestore.ContentKey(ref.sum[:])
+	if info, err := dst.Stat(ctx, key); err == nil && info.Size == ref.size {
 		return false, "", nil
 	}
 	rc, info, err := store.Get(ctx, ref.key, nil)
@@ -368,28 +370,14 @@ func copyBlobFromStore(ctx context.Context, store filestore.Store, root string, 
 	if info.Size != ref.size {
 		return false, fmt.Sprintf("corrupt: object %s is %d bytes, want %d", ref.key, info.Size, ref.size), nil
 	}
-	if err := mkdirAllSynced(filepath.Dir(path)); err != nil {
-		return false, "", err
-	}
-	err = writeFileAtomic(path, func(w io.Writer) error {
-		h := sha256.New()
-		n, err := io.CopyBuffer(io.MultiWriter(w, h), io.LimitReader(rc, ref.size+1), buf)
-		if err != nil {
-			return err
-		}
-		if n != ref.size {
-			return errBadContent{fmt.Sprintf("corrupt: object %s gave %d bytes, want %d", ref.key, n, ref.size)}
-		}
-		if got := h.Sum(nil); string(got) != string(ref.sum[:]) {
-			return errBadContent{fmt.Sprintf("corrupt: object %s hashes to %x", ref.key, got)}
-		}
-		return nil
-	})
-	var bc errBadContent
-	if errors.As(err, &bc) {
-		return false, bc.problem, nil
-	}
-	if err != nil {
+	_, err = dst.Put(ctx, key, rc, ref.size, filestore.PutOptions{SHA256: ref.sum[:]})
+	var mismatch *filestore.DigestMismatchError
+	switch {
+	case errors.As(err, &mismatch):
+		return false, fmt.Sprintf("corrupt: object %s hashes to %x", ref.key, mismatch.Computed), nil
+	case errors.Is(err, filestore.ErrSizeMismatch):
+		return false, fmt.Sprintf("corrupt: object %s: %s", ref.key, oneLine(err)), nil
+	case err != nil:
 		return false, "", err
 	}
 	return true, "", nil
