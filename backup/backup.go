@@ -178,6 +178,14 @@ func Create(ctx context.Context, cfg Config, root string, opts CreateOptions) (*
 	if err := mkdirAllSynced(filepath.Join(root, BlobsDir)); err != nil {
 		return nil, fmt.Errorf("backup directory: %w", err)
 	}
+	// Shared: backups into one directory may run side by side, a prune
+	// (exclusive) may not run beside any, as it would take the blobs of
+	// one whose manifest is not written yet.
+	unlock, err := lockDir(ctx, root, false)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	dir, err := makeBackupDir(root, time.Now().UTC())
 	if err != nil {
 		return nil, fmt.Errorf("backup directory: %w", err)

@@ -8,6 +8,7 @@
 //	DIR/blobs/sha256/ab/cd/<64 hex>     blob content, shared by all backups
 //	DIR/<UTC time>/database.dump        pg_dump -Fc
 //	DIR/<UTC time>/manifest.json        written last; see Manifest
+//	DIR/.lock                           shared by backups, exclusive for Prune
 //
 // Blob files are named by their SHA-256 (filestore.ContentKey), so a
 // second backup into the same DIR copies only blobs that are new since
@@ -15,6 +16,10 @@
 // renamed, so a crash leaves no half-written file under a final name. A
 // backup directory without manifest.json is incomplete (failed or still
 // running) and restore refuses it.
+//
+// Prune expires backups: it keeps the newest complete ones, removes the
+// others and every blob file no kept manifest lists, under the exclusive
+// lock that keeps it from running beside a backup.
 //
 // # Consistency
 //

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -180,4 +181,48 @@ func humanBytes(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// runPruneBackups removes old and failed backups under --dir and the blob
+// files no remaining backup references.
+func runPruneBackups(ctx context.Context, args []string) error {
+	var dir string
+	var keep int
+	var dryRun bool
+	_, fs, err := parseFlags("prune-backups", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&dir, "dir", "", "directory of backups, as given to messina backup")
+		fs.IntVar(&keep, "keep", 0, "keep the newest N complete backups, remove the older ones (0: keep every complete backup)")
+		fs.BoolVar(&dryRun, "dry-run", false, "print what would be removed and remove nothing")
+	})
+	if err != nil {
+		return err
+	}
+	switch {
+	case dir == "":
+		return usageError{"prune-backups: --dir is required"}
+	case fs.NArg() > 0:
+		return usageError{fmt.Sprintf("prune-backups: unexpected argument %q", fs.Arg(0))}
+	case keep < 0:
+		return usageError{"prune-backups: --keep must be 0 or more"}
+	}
+	res, err := backup.Prune(ctx, dir, backup.PruneOptions{Keep: keep, DryRun: dryRun})
+	if errors.Is(err, backup.ErrBusy) {
+		return fmt.Errorf("prune-backups: a backup is being made in %s; nothing removed, run it again when the backup has finished", dir)
+	}
+	if err != nil {
+		return fmt.Errorf("prune-backups: %s", oneLine(err))
+	}
+	verb := "removed"
+	if dryRun {
+		verb = "would remove"
+	}
+	for _, name := range res.Removed {
+		fmt.Printf("%s backup %s\n", verb, filepath.Join(dir, name))
+	}
+	for _, name := range res.Incomplete {
+		fmt.Printf("%s incomplete backup %s\n", verb, filepath.Join(dir, name))
+	}
+	fmt.Printf("prune-backups: %d complete backups kept; %s %d older and %d incomplete backups, %d blob files (%s) no kept backup needs and %d half-written files\n",
+		len(res.Kept), verb, len(res.Removed), len(res.Incomplete), res.BlobsRemoved, humanBytes(res.BytesRemoved), res.TempFilesRemoved)
+	return nil
 }

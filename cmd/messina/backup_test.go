@@ -136,10 +136,52 @@ func TestBackupAndRestoreUsageErrorsExit2(t *testing.T) {
 		{"backup", "--dir", dir, "--concurrency", "0"},
 		{"restore"},
 		{"restore", "--check", "--resume", "--dir", dir},
+		{"prune-backups"},
+		{"prune-backups", "--dir", dir, "--keep", "-1"},
+		{"prune-backups", "--dir", dir, "extra"},
 	} {
 		code, _, stderr := runCLI(t, nil, args...)
 		if code != 2 || !strings.HasPrefix(stderr, "messina") {
 			t.Errorf("%v: want exit 2 with a message, got %d %q", args, code, stderr)
 		}
 	}
+}
+
+func TestPruneBackupsThroughTheCommandLine(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	root := t.TempDir()
+	var dirs []string
+	for i := 0; i < 2; i++ {
+		code, out, stderr := runCLI(t, backupEnv(db, prefixFor()), "backup", "--dir", root)
+		if code != 0 {
+			t.Fatalf("backup: %d\n%s%s", code, out, stderr)
+		}
+		dirs = append(dirs, strings.Fields(out)[1])
+	}
+
+	code, out, stderr := runCLI(t, nil, "prune-backups", "--dir", root, "--keep", "1", "--dry-run")
+	if code != 0 || !strings.Contains(out, "would remove backup "+dirs[0]+"\n") || !strings.Contains(out, "1 complete backups kept") {
+		t.Fatalf("prune-backups --dry-run: %d\n%s%s", code, out, stderr)
+	}
+	if _, err := os.Stat(dirs[0]); err != nil {
+		t.Fatalf("the dry run removed %s: %v", dirs[0], err)
+	}
+	code, out, stderr = runCLI(t, nil, "prune-backups", "--dir", root, "--keep", "1")
+	if code != 0 || !strings.Contains(out, "removed backup "+dirs[0]+"\n") {
+		t.Fatalf("prune-backups: %d\n%s%s", code, out, stderr)
+	}
+	if _, err := os.Stat(dirs[0]); !os.IsNotExist(err) {
+		t.Fatalf("%s is still there: %v", dirs[0], err)
+	}
+	if code, out, stderr := runCLI(t, nil, "restore", "--check", "--dir", dirs[1], "--pg-bindir", os.Getenv("MESSINA_PG_BINDIR")); code != 0 || !strings.Contains(out, "is intact") {
+		t.Fatalf("the kept backup: restore --check: %d\n%s%s", code, out, stderr)
+	}
+
+	// A manifest it cannot read: one line, exit 1, nothing removed.
+	if err := os.WriteFile(filepath.Join(dirs[1], "manifest.json"), []byte("{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = runCLI(t, nil, "prune-backups", "--dir", root)
+	requireOneLine(t, code, stderr, "nothing removed", dirs[1])
 }

@@ -31,6 +31,7 @@ func commands() []command {
 		{"scrub", "re-hash stored blobs; exit 1 when any is missing or corrupt", runScrub},
 		{"backup", "back up the database and its blobs: backup --dir DIR (into DIR/<UTC time>, blobs shared in DIR/blobs)", runBackup},
 		{"restore", "restore a backup into an empty database: restore --dir DIR/<time> [--resume]; restore --check verifies only", runRestore},
+		{"prune-backups", "remove old (--keep N) and failed backups under --dir DIR and the blob files none of the rest needs [--dry-run]", runPruneBackups},
 		{"healthcheck", "probe a URL (default the local /readyz); exit 1 unless 200", runHealthcheck},
 	}
 }
