@@ -450,13 +450,9 @@ func (s *Service) RunInvoices(ctx context.Context, runID uuid.UUID) ([]Invoice, 
 			return translate(err, CodeRunNotFound)
 		}
 		for _, r := range rows {
-			inv, err := withLines(ctx, q, r)
-			if err != nil {
-				return err
-			}
-			out = append(out, inv)
+			out = append(out, invoiceFrom(r))
 		}
-		return nil
+		return addInvoiceLines(ctx, q, out)
 	})
 	return out, err
 }
