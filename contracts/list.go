@@ -2,6 +2,7 @@ package contracts
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -100,22 +101,7 @@ func (s *Service) ListContracts(ctx context.Context, f ContractFilter) (Page[Con
 			return translate(err, CodeContractNotFound)
 		}
 		out = keyset.Cut(rows, int(n), contractFrom, func(r queries.ContractsContract) string { return keyset.TimeID(r.CreatedAt, r.ID) })
-		// The lines of the whole page in one query.
-		ids := make([]uuid.UUID, len(out.Items))
-		byID := make(map[uuid.UUID]*Contract, len(out.Items))
-		for i := range out.Items {
-			ids[i] = out.Items[i].ID
-			byID[ids[i]] = &out.Items[i]
-		}
-		lines, err := q.ContractLineListByContracts(ctx, ids)
-		if err != nil {
-			return translate(err, CodeContractNotFound)
-		}
-		for _, l := range lines {
-			c := byID[l.ContractID]
-			c.Lines = append(c.Lines, lineFrom(l))
-		}
-		return nil
+		return addContractLines(ctx, q, out.Items)
 	})
 	return out, err
 }
@@ -259,21 +245,69 @@ func (s *Service) RunInvoicePage(ctx context.Context, runID uuid.UUID, cursor st
 	return out, err
 }
 
-// addInvoiceLines loads the lines of invs in one query.
-func addInvoiceLines(ctx context.Context, q *queries.Queries, invs []Invoice) error {
-	ids := make([]uuid.UUID, len(invs))
-	byID := make(map[uuid.UUID]*Invoice, len(invs))
-	for i := range invs {
-		ids[i] = invs[i].ID
-		byID[ids[i]] = &invs[i]
+// byID indexes items by id, so that the children fetched for all of them
+// in one query can be appended to their parent in the query's order.
+func byID[T any](items []T, id func(*T) uuid.UUID) ([]uuid.UUID, map[uuid.UUID]*T) {
+	ids := make([]uuid.UUID, len(items))
+	m := make(map[uuid.UUID]*T, len(items))
+	for i := range items {
+		ids[i] = id(&items[i])
+		m[ids[i]] = &items[i]
 	}
-	lines, err := q.InvoiceLineListByInvoices(ctx, ids)
+	return ids, m
+}
+
+// addContractLines loads the lines of cs in one query (not one per
+// contract), in the order ContractLineList gives one contract's. An item
+// without lines keeps nil Lines, as a contract read alone does.
+func addContractLines(ctx context.Context, q *queries.Queries, cs []Contract) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	ids, m := byID(cs, func(c *Contract) uuid.UUID { return c.ID })
+	lines, err := q.ContractLineListByContracts(ctx, ids)
 	if err != nil {
-		return translate(err, CodeInvoiceNotFound)
+		return fmt.Errorf("lines of %d contracts: %w", len(ids), translate(err, CodeContractNotFound))
 	}
 	for _, l := range lines {
-		inv := byID[l.InvoiceID]
+		c := m[l.ContractID]
+		c.Lines = append(c.Lines, lineFrom(l))
+	}
+	return nil
+}
+
+// addInvoiceLines loads the lines of invs in one query (not one per
+// invoice), in the order InvoiceLineList gives one invoice's.
+func addInvoiceLines(ctx context.Context, q *queries.Queries, invs []Invoice) error {
+	if len(invs) == 0 {
+		return nil
+	}
+	ids, m := byID(invs, func(inv *Invoice) uuid.UUID { return inv.ID })
+	lines, err := q.InvoiceLineListByInvoices(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("lines of %d invoices: %w", len(ids), translate(err, CodeInvoiceNotFound))
+	}
+	for _, l := range lines {
+		inv := m[l.InvoiceID]
 		inv.Lines = append(inv.Lines, invoiceLineFrom(l))
+	}
+	return nil
+}
+
+// addCreditNoteLines loads the lines of cns in one query (not one per
+// credit note), in the order CreditNoteLineList gives one note's.
+func addCreditNoteLines(ctx context.Context, q *queries.Queries, cns []CreditNote) error {
+	if len(cns) == 0 {
+		return nil
+	}
+	ids, m := byID(cns, func(cn *CreditNote) uuid.UUID { return cn.ID })
+	lines, err := q.CreditNoteLineListByNotes(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("lines of %d credit notes: %w", len(ids), translate(err, CodeCreditNoteNotFound))
+	}
+	for _, l := range lines {
+		cn := m[l.CreditNoteID]
+		cn.Lines = append(cn.Lines, creditNoteLineFrom(l))
 	}
 	return nil
 }
@@ -314,21 +348,7 @@ func (s *Service) InvoiceCreditNotes(ctx context.Context, invoiceID uuid.UUID, c
 		out = keyset.Cut(rows, int(n), creditNoteFrom, func(r queries.BillingCreditNote) string {
 			return keyset.Encode(strconv.FormatInt(r.Seq, 10))
 		})
-		ids := make([]uuid.UUID, len(out.Items))
-		byID := make(map[uuid.UUID]*CreditNote, len(out.Items))
-		for i := range out.Items {
-			ids[i] = out.Items[i].ID
-			byID[ids[i]] = &out.Items[i]
-		}
-		lines, err := q.CreditNoteLineListByNotes(ctx, ids)
-		if err != nil {
-			return translate(err, CodeCreditNoteNotFound)
-		}
-		for _, l := range lines {
-			cn := byID[l.CreditNoteID]
-			cn.Lines = append(cn.Lines, creditNoteLineFrom(l))
-		}
-		return nil
+		return addCreditNoteLines(ctx, q, out.Items)
 	})
 	return out, err
 }

@@ -450,13 +450,9 @@ func (s *Service) RunInvoices(ctx context.Context, runID uuid.UUID) ([]Invoice, 
 			return translate(err, CodeRunNotFound)
 		}
 		for _, r := range rows {
-			inv, err := withLines(ctx, q, r)
-			if err != nil {
-				return err
-			}
-			out = append(out, inv)
+			out = append(out, invoiceFrom(r))
 		}
-		return nil
+		return addInvoiceLines(ctx, q, out)
 	})
 	return out, err
 }
@@ -518,7 +514,8 @@ func (s *Service) CreditInvoice(ctx context.Context, invoiceID uuid.UUID, issueD
 }
 
 // ContractCreditNotes returns the credit notes that credit lines of a
-// contract (those of its cancellations among them), in number order.
+// contract (those of its cancellations among them), with their lines, in
+// number order.
 func (s *Service) ContractCreditNotes(ctx context.Context, contractID uuid.UUID) ([]CreditNote, error) {
 	var out []CreditNote
 	err := s.inTx(ctx, func(q *queries.Queries) error {
@@ -527,13 +524,11 @@ func (s *Service) ContractCreditNotes(ctx context.Context, contractID uuid.UUID)
 			return translate(err, CodeContractNotFound)
 		}
 		for _, r := range rows {
-			cn, err := creditNoteWithLines(ctx, q, r)
-			if err != nil {
-				return err
-			}
-			out = append(out, cn)
+			out = append(out, creditNoteFrom(r))
 		}
-		return nil
+		// Every line of each note, those crediting other contracts' lines
+		// too: a credit note is shown whole.
+		return addCreditNoteLines(ctx, q, out)
 	})
 	return out, err
 }
