@@ -42,7 +42,7 @@ import (
 
 func main() {
 	sizes := flag.String("sizes", "1MiB,64MiB,1GiB", "transfer sizes to measure")
-	small := flag.Int("small", 400, "number of 4 KiB uploads per target")
+	small := flag.Int("small", 1000, "number of 4 KiB uploads per round and target")
 	clients := flag.Int("c", 8, "concurrent clients for the 4 KiB uploads")
 	flag.Parse()
 	if err := run(context.Background(), *sizes, *small, *clients); err != nil {
@@ -256,7 +256,7 @@ func (e *env) getBaseline(ctx context.Context, key string, size int64) (time.Dur
 // drift in the load of the shared machine hits both; the ratio is the
 // median of the rounds'.
 func (e *env) smallUploads(ctx context.Context, n, clients int) error {
-	const rounds = 3
+	const rounds = 5
 	// A warm-up round of each first, as bench/orders does: eight clients
 	// at once open connections (and PostgreSQL backends, which compile
 	// their plans) that one-at-a-time transfers before did not need.
