@@ -163,7 +163,27 @@ type invoiceJSON struct {
 	ContentHash   *string           `json:"content_hash"`
 	PrevHash      *string           `json:"prev_hash"`
 	ChainHash     *string           `json:"chain_hash"`
+	Seller        *partyJSON        `json:"seller"`
+	Buyer         *partyJSON        `json:"buyer"`
 	Lines         []invoiceLineJSON `json:"lines"`
+}
+
+// partyJSON is a party of an invoice as posted.
+type partyJSON struct {
+	Name    string       `json:"name"`
+	VATID   *string      `json:"vat_id"`
+	Address *addressJSON `json:"address"`
+}
+
+func toPartyJSON(p *contracts.Party) *partyJSON {
+	if p == nil {
+		return nil
+	}
+	out := &partyJSON{Name: p.Name, VATID: nonEmpty(p.VATID)}
+	if a := p.Address; a != nil {
+		out.Address = &addressJSON{Street: a.Street, City: a.City, Postcode: a.Postcode, Country: a.Country}
+	}
+	return out
 }
 
 type invoiceLineJSON struct {
@@ -191,6 +211,7 @@ func toInvoiceJSON(inv contracts.Invoice) invoiceJSON {
 		DueDate: date{inv.DueDate}, ReverseCharge: inv.ReverseCharge, CustomerVATID: nonEmpty(inv.CustomerVATID),
 		Net: money(inv.Net), Tax: money(inv.Tax), Total: money(inv.Total), Cost: money(inv.Cost),
 		ContentHash: hexOrNull(inv.ContentHash), PrevHash: hexOrNull(inv.PrevHash), ChainHash: hexOrNull(inv.ChainHash),
+		Seller: toPartyJSON(inv.Seller), Buyer: toPartyJSON(inv.Buyer),
 		Lines: make([]invoiceLineJSON, len(inv.Lines)),
 	}
 	if inv.Seq != 0 {

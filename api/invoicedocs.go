@@ -43,7 +43,7 @@ func (s *Server) renderInvoiceDocuments(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		return err
 	}
-	stored, err := invoicefiles.Renderer{Contracts: s.contracts, Orders: s.orders, Files: s.files}.Render(r.Context(), id)
+	stored, err := invoicefiles.Renderer{Contracts: s.contracts, Files: s.files}.Render(r.Context(), id)
 	if err != nil {
 		return err
 	}

@@ -145,12 +145,12 @@ func TestInvoiceDocumentsAreStoredAsRevisionedAttachments(t *testing.T) {
 func TestInvoiceDocumentsNeedBothPartiesAddresses(t *testing.T) {
 	t.Parallel()
 	o := setupOrders(t)
-	inv := postedInvoice(t, o.c, o.db.App)
-	cu, err := o.c.svc.GetCustomer(o.c.ctx, inv.CustomerID)
+	cu, err := o.c.svc.GetCustomer(o.c.ctx, o.c.ukCustomer.ID)
 	must(t, err)
 	in := orders.CustomerInput{Name: cu.Name, Currency: cu.Currency, Language: cu.Language, Timezone: cu.Timezone, PaymentTermsDays: cu.PaymentTermsDays}
-	_, err = o.c.svc.UpdateCustomer(o.c.ctx, cu.ID, cu.Version, in) // no address: a customer from before addresses
+	cu, err = o.c.svc.UpdateCustomer(o.c.ctx, cu.ID, cu.Version, in) // no address: a customer from before addresses
 	must(t, err)
+	inv := postedInvoice(t, o.c, o.db.App)
 
 	docs := "/v1/invoices/" + inv.ID.String() + "/documents"
 	p := wantProblem(t, o.call(t, request{method: "POST", path: docs}), 409, "invoice_document_incomplete")
@@ -163,6 +163,67 @@ func TestInvoiceDocumentsNeedBothPartiesAddresses(t *testing.T) {
 	o.call(t, request{method: "GET", path: "/v1/invoices/" + inv.ID.String() + "/attachments"}).json(t, &list)
 	if len(list.Items) != 0 {
 		t.Fatalf("a refused render stored %+v", list.Items)
+	}
+
+	// An address given after posting does not change the issued invoice:
+	// its documents show the parties as posted, so this one still cannot
+	// have any (a credit note and a new invoice can).
+	in.Address = o.c.ukEntity.Address
+	_, err = o.c.svc.UpdateCustomer(o.c.ctx, cu.ID, cu.Version, in)
+	must(t, err)
+	wantProblem(t, o.call(t, request{method: "POST", path: docs}), 409, "invoice_document_incomplete")
+}
+
+// An invoice's documents show its parties as they were when it was
+// posted: rendering again after the customer moved and was renamed makes
+// the same document.
+func TestInvoiceDocumentsShowThePartiesAsPosted(t *testing.T) {
+	t.Parallel()
+	o := setupOrders(t)
+	inv := postedInvoice(t, o.c, o.db.App)
+	posted := o.c.ukCustomer
+	cu, err := o.c.svc.GetCustomer(o.c.ctx, posted.ID)
+	must(t, err)
+	moved := orders.Address{Street: "1 New Street", City: "Leeds", Postcode: "LS1 1AA", Country: "GB"}
+	_, err = o.c.svc.UpdateCustomer(o.c.ctx, cu.ID, cu.Version, orders.CustomerInput{Name: "Renamed Ltd", Currency: cu.Currency,
+		Language: cu.Language, Timezone: cu.Timezone, PaymentTermsDays: cu.PaymentTermsDays, Address: &moved})
+	must(t, err)
+
+	var out struct {
+		Items []attachmentBody `json:"items"`
+	}
+	res := o.call(t, request{method: "POST", path: "/v1/invoices/" + inv.ID.String() + "/documents"})
+	res.json(t, &out)
+	if res.Status != 201 || len(out.Items) != 3 {
+		t.Fatalf("render: %d %s", res.Status, res.Body)
+	}
+	var js struct {
+		Buyer struct {
+			Name    string
+			Address struct{ Street, City string }
+		}
+	}
+	raw := o.call(t, request{method: "GET", path: "/v1/attachments/" + out.Items[1].ID + "/content"})
+	if err := json.Unmarshal(raw.Body, &js); err != nil {
+		t.Fatal(err)
+	}
+	if js.Buyer.Name != posted.Name || js.Buyer.Address.Street != posted.Address.Street || js.Buyer.Address.City != posted.Address.City {
+		t.Fatalf("the document shows buyer %+v; posted as %s at %+v", js.Buyer, posted.Name, posted.Address)
+	}
+	xml := o.call(t, request{method: "GET", path: "/v1/attachments/" + out.Items[0].ID + "/content"})
+	if bytes.Contains(xml.Body, []byte(moved.Street)) || bytes.Contains(xml.Body, []byte("Renamed Ltd")) {
+		t.Fatal("the UBL shows the customer as changed after posting")
+	}
+	// The invoice resource says the same.
+	var got struct {
+		Seller, Buyer struct {
+			Name    string
+			Address struct{ Street string }
+		}
+	}
+	o.call(t, request{method: "GET", path: "/v1/invoices/" + inv.ID.String()}).json(t, &got)
+	if got.Buyer.Name != posted.Name || got.Buyer.Address.Street != posted.Address.Street || got.Seller.Name != o.c.ukEntity.Name {
+		t.Fatalf("GET invoice: seller %+v, buyer %+v", got.Seller, got.Buyer)
 	}
 }
 

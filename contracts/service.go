@@ -562,7 +562,21 @@ func invoiceFrom(r queries.BillingInvoice) Invoice {
 	if r.CustomerVatID != nil {
 		inv.CustomerVATID = *r.CustomerVatID
 	}
+	inv.Seller, inv.Buyer = partyFrom(r.Seller), partyFrom(r.Buyer)
 	return inv
+}
+
+// partyFrom reads a party snapshot (billing.party); nil when there is
+// none or it does not parse, which the documents refuse as incomplete.
+func partyFrom(b []byte) *Party {
+	if b == nil {
+		return nil
+	}
+	var p Party
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil
+	}
+	return &p
 }
 
 func invoiceLineFrom(l queries.BillingInvoiceLine) InvoiceLine {

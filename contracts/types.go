@@ -218,7 +218,27 @@ type Invoice struct {
 	ContentHash   []byte
 	PrevHash      []byte
 	ChainHash     []byte
-	Lines         []InvoiceLine
+	// Seller and Buyer are the parties as they were when the invoice was
+	// posted, which its documents show; nil for a draft.
+	Seller *Party
+	Buyer  *Party
+	Lines  []InvoiceLine
+}
+
+// Party is the seller or the buyer of an invoice, as posted.
+type Party struct {
+	Name  string `json:"name"`
+	VATID string `json:"vat_id"` // "" for a buyer without one
+	// Address is nil when the party had none (the documents refuse that).
+	Address *PartyAddress `json:"address"`
+}
+
+// PartyAddress is a party's postal address (EN 16931 BG-5, BG-8).
+type PartyAddress struct {
+	Street   string `json:"street"`
+	City     string `json:"city"`
+	Postcode string `json:"postcode"`
+	Country  string `json:"country"` // ISO 3166-1 alpha-2
 }
 
 // InvoiceLine is one line of an invoice: a service period of a contract

@@ -14,7 +14,6 @@ import (
 	"github.com/messina-oms/messina/contracts"
 	"github.com/messina-oms/messina/filestore"
 	"github.com/messina-oms/messina/invoicedoc"
-	"github.com/messina-oms/messina/orders"
 )
 
 // Format is one document of an invoice, stored as the attachment Name.
@@ -42,7 +41,6 @@ type Stored struct {
 // Renderer renders and stores invoice documents.
 type Renderer struct {
 	Contracts *contracts.Service
-	Orders    *orders.Service
 	Files     *filestore.Service
 }
 
@@ -61,17 +59,12 @@ func (r Renderer) Render(ctx context.Context, id uuid.UUID) ([]Stored, error) {
 	if inv.Number == "" {
 		return nil, invoicedoc.ErrNotPosted
 	}
-	seller, err := r.Orders.GetLegalEntity(ctx, inv.LegalEntityID)
-	if err != nil {
-		return nil, fmt.Errorf("seller of invoice %s: %w", inv.Number, err)
+	// The parties as they were when the invoice was posted: a document
+	// rendered again later is the same document.
+	if inv.Seller == nil || inv.Buyer == nil {
+		return nil, fmt.Errorf("invoice %s has no record of its parties", inv.Number)
 	}
-	buyer, err := r.Orders.GetCustomer(ctx, inv.CustomerID)
-	if err != nil {
-		return nil, fmt.Errorf("buyer of invoice %s: %w", inv.Number, err)
-	}
-	doc := invoicedoc.Document{Invoice: inv,
-		Seller: invoicedoc.Party{Name: seller.Name, VATID: seller.VATID, Address: address(seller.Address)},
-		Buyer:  invoicedoc.Party{Name: buyer.Name, VATID: buyer.VATID, Address: address(buyer.Address)}}
+	doc := invoicedoc.Document{Invoice: inv, Seller: party(inv.Seller), Buyer: party(inv.Buyer)}
 	rendered := make([][]byte, len(Formats))
 	for i, f := range Formats {
 		if rendered[i], err = f.render(doc); err != nil {
@@ -96,11 +89,12 @@ func (r Renderer) Render(ctx context.Context, id uuid.UUID) ([]Stored, error) {
 	return out, nil
 }
 
-// address is an address as the documents take it; nil stays nil, which
-// the renderers refuse.
-func address(a *orders.Address) *invoicedoc.Address {
-	if a == nil {
-		return nil
+// party is a posted party as the documents take it; a missing address
+// stays nil, which the renderers refuse.
+func party(p *contracts.Party) invoicedoc.Party {
+	out := invoicedoc.Party{Name: p.Name, VATID: p.VATID}
+	if a := p.Address; a != nil {
+		out.Address = &invoicedoc.Address{Street: a.Street, City: a.City, Postcode: a.Postcode, Country: a.Country}
 	}
-	return &invoicedoc.Address{Street: a.Street, City: a.City, Postcode: a.Postcode, Country: a.Country}
+	return out
 }

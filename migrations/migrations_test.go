@@ -227,6 +227,59 @@ func TestBillingRestKeepsTheFirstOfDuplicateInvoiceDocuments(t *testing.T) {
 	}
 }
 
+// Invoices posted before 00016 get the parties of the day of the
+// migration, drafts none; the guard keeping posted invoices immutable is
+// back afterwards.
+func TestInvoicePartiesFillPostedInvoices(t *testing.T) {
+	t.Parallel()
+	dbURL := freshDatabase(t)
+	ctx := context.Background()
+	cfg, err := pgx.ParseConfig(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := stdlib.OpenDB(*cfg)
+	defer db.Close()
+	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS, goose.WithTableName("public.goose_db_version"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.UpTo(ctx, 14); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `
+		INSERT INTO core.site (id, name, country, currency, timezone) VALUES ('UK', 'United Kingdom', 'GB', 'GBP', 'Europe/London');
+		INSERT INTO core.legal_entity (id, site_id, name, vat_id, invoice_prefix, address_street, address_city, address_postcode, address_country)
+			VALUES ('0198a1b2-0000-7000-8000-0000000000e1', 'UK', 'Messina UK Ltd', 'GB123456789', 'MUK', '1 High St', 'London', 'EC1A 1AA', 'GB');
+		INSERT INTO core.customer (id, site_id, name, vat_id, currency, language, timezone)
+			VALUES ('0198a1b2-0000-7000-8000-0000000000c1', 'UK', 'Acme', 'GB987654321', 'GBP', 'en', 'Europe/London');
+		INSERT INTO billing.invoice_run (id, site_id, run_date, status) VALUES ('0198a1b2-0000-7000-8000-0000000000f1', 'UK', '2026-01-01', 'posted');
+		INSERT INTO billing.invoice (id, run_id, site_id, legal_entity_id, customer_id, currency, status, number, seq, issue_date, due_date, reverse_charge, customer_vat_id) VALUES
+			('0198a1b2-0000-7000-8000-0000000000a1', '0198a1b2-0000-7000-8000-0000000000f1', 'UK', '0198a1b2-0000-7000-8000-0000000000e1', '0198a1b2-0000-7000-8000-0000000000c1', 'GBP', 'posted', 'MUK-1', 1, '2026-01-01', '2026-01-31', false, 'GB987654321')`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := migrations.Up(ctx, dbURL); err != nil {
+		t.Fatal(err)
+	}
+	var seller, buyer string
+	if err := conn.QueryRow(ctx, `SELECT seller::text, buyer::text FROM billing.invoice`).Scan(&seller, &buyer); err != nil {
+		t.Fatal(err)
+	}
+	wantSeller := `{"name": "Messina UK Ltd", "vat_id": "GB123456789", "address": {"city": "London", "street": "1 High St", "country": "GB", "postcode": "EC1A 1AA"}}`
+	wantBuyer := `{"name": "Acme", "vat_id": "GB987654321", "address": null}`
+	if seller != wantSeller || buyer != wantBuyer {
+		t.Fatalf("after 00016:\nseller %s\nbuyer  %s", seller, buyer)
+	}
+	if _, err := conn.Exec(ctx, `UPDATE billing.invoice SET buyer = NULL`); err == nil {
+		t.Fatal("a posted invoice's parties changed after the migration")
+	}
+}
+
 // Views and materialized views with a site_id must not leak other sites'
 // rows either: a view runs with its owner's rights, who bypasses row-level
 // security, unless it is security_invoker; one that is not must filter with

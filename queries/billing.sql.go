@@ -236,7 +236,7 @@ func (q *Queries) CreditNotePageByInvoice(ctx context.Context, arg CreditNotePag
 }
 
 const invoiceGet = `-- name: InvoiceGet :one
-SELECT id, run_id, site_id, legal_entity_id, customer_id, currency, status, number, seq, issue_date, due_date, reverse_charge, customer_vat_id, net, tax, total, cost, content_hash, prev_hash, chain_hash, posted_at, voided_at FROM billing.invoice WHERE id = $1
+SELECT id, run_id, site_id, legal_entity_id, customer_id, currency, status, number, seq, issue_date, due_date, reverse_charge, customer_vat_id, net, tax, total, cost, content_hash, prev_hash, chain_hash, posted_at, voided_at, seller, buyer FROM billing.invoice WHERE id = $1
 `
 
 func (q *Queries) InvoiceGet(ctx context.Context, id uuid.UUID) (BillingInvoice, error) {
@@ -265,6 +265,8 @@ func (q *Queries) InvoiceGet(ctx context.Context, id uuid.UUID) (BillingInvoice,
 		&i.ChainHash,
 		&i.PostedAt,
 		&i.VoidedAt,
+		&i.Seller,
+		&i.Buyer,
 	)
 	return i, err
 }
@@ -356,7 +358,7 @@ func (q *Queries) InvoiceLineListByInvoices(ctx context.Context, invoiceIds []uu
 }
 
 const invoiceList = `-- name: InvoiceList :many
-SELECT id, run_id, site_id, legal_entity_id, customer_id, currency, status, number, seq, issue_date, due_date, reverse_charge, customer_vat_id, net, tax, total, cost, content_hash, prev_hash, chain_hash, posted_at, voided_at FROM billing.invoice i
+SELECT id, run_id, site_id, legal_entity_id, customer_id, currency, status, number, seq, issue_date, due_date, reverse_charge, customer_vat_id, net, tax, total, cost, content_hash, prev_hash, chain_hash, posted_at, voided_at, seller, buyer FROM billing.invoice i
 WHERE ($1::text IS NULL OR i.site_id = $1::text)
   AND ($2::uuid IS NULL OR i.customer_id = $2::uuid)
   AND ($3::billing.invoice_status IS NULL OR i.status = $3::billing.invoice_status)
@@ -421,6 +423,8 @@ func (q *Queries) InvoiceList(ctx context.Context, arg InvoiceListParams) ([]Bil
 			&i.ChainHash,
 			&i.PostedAt,
 			&i.VoidedAt,
+			&i.Seller,
+			&i.Buyer,
 		); err != nil {
 			return nil, err
 		}
@@ -433,7 +437,7 @@ func (q *Queries) InvoiceList(ctx context.Context, arg InvoiceListParams) ([]Bil
 }
 
 const invoiceListByRun = `-- name: InvoiceListByRun :many
-SELECT id, run_id, site_id, legal_entity_id, customer_id, currency, status, number, seq, issue_date, due_date, reverse_charge, customer_vat_id, net, tax, total, cost, content_hash, prev_hash, chain_hash, posted_at, voided_at FROM billing.invoice WHERE run_id = $1 ORDER BY seq NULLS LAST, customer_id, legal_entity_id, currency
+SELECT id, run_id, site_id, legal_entity_id, customer_id, currency, status, number, seq, issue_date, due_date, reverse_charge, customer_vat_id, net, tax, total, cost, content_hash, prev_hash, chain_hash, posted_at, voided_at, seller, buyer FROM billing.invoice WHERE run_id = $1 ORDER BY seq NULLS LAST, customer_id, legal_entity_id, currency
 `
 
 func (q *Queries) InvoiceListByRun(ctx context.Context, runID uuid.UUID) ([]BillingInvoice, error) {
@@ -468,6 +472,8 @@ func (q *Queries) InvoiceListByRun(ctx context.Context, runID uuid.UUID) ([]Bill
 			&i.ChainHash,
 			&i.PostedAt,
 			&i.VoidedAt,
+			&i.Seller,
+			&i.Buyer,
 		); err != nil {
 			return nil, err
 		}
@@ -480,7 +486,7 @@ func (q *Queries) InvoiceListByRun(ctx context.Context, runID uuid.UUID) ([]Bill
 }
 
 const invoicePageByRun = `-- name: InvoicePageByRun :many
-SELECT id, run_id, site_id, legal_entity_id, customer_id, currency, status, number, seq, issue_date, due_date, reverse_charge, customer_vat_id, net, tax, total, cost, content_hash, prev_hash, chain_hash, posted_at, voided_at FROM billing.invoice i
+SELECT id, run_id, site_id, legal_entity_id, customer_id, currency, status, number, seq, issue_date, due_date, reverse_charge, customer_vat_id, net, tax, total, cost, content_hash, prev_hash, chain_hash, posted_at, voided_at, seller, buyer FROM billing.invoice i
 WHERE i.run_id = $1
   AND ($2::bigint IS NULL
        OR (coalesce(i.seq, 0), i.id) > ($2::bigint, $3::uuid))
@@ -535,6 +541,8 @@ func (q *Queries) InvoicePageByRun(ctx context.Context, arg InvoicePageByRunPara
 			&i.ChainHash,
 			&i.PostedAt,
 			&i.VoidedAt,
+			&i.Seller,
+			&i.Buyer,
 		); err != nil {
 			return nil, err
 		}

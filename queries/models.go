@@ -992,6 +992,8 @@ type BillingInvoice struct {
 	ChainHash     []byte
 	PostedAt      *time.Time
 	VoidedAt      *time.Time
+	Seller        []byte
+	Buyer         []byte
 }
 
 type BillingInvoiceLine struct {

@@ -380,7 +380,7 @@ func (s *Server) renderDocuments(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if _, err := (invoicefiles.Renderer{Contracts: s.contracts, Orders: s.orders, Files: s.files}).Render(r.Context(), id); err != nil {
+	if _, err := (invoicefiles.Renderer{Contracts: s.contracts, Files: s.files}).Render(r.Context(), id); err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/invoices/"+id.String()+"?msg=rendered#documents", http.StatusSeeOther)
