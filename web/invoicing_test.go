@@ -13,6 +13,7 @@ import (
 	"github.com/messina-oms/messina/auth"
 	"github.com/messina-oms/messina/contracts"
 	"github.com/messina-oms/messina/filestore"
+	"github.com/messina-oms/messina/orders"
 )
 
 // steps are the run page's step forms by step, with their fields.
@@ -217,8 +218,16 @@ func TestInvoicePageRendersDownloadableDocumentsAndCreditsInFull(t *testing.T) {
 	path := "/invoices/" + inv.ID.String()
 	staff := b.signedIn(t, b.token(t, auth.RoleStaff))
 
+	// The parties as posted, which a later rename does not change.
+	cu, err := b.orders.GetCustomer(b.admin, b.ukCustomer.ID)
+	must(t, err)
+	_, err = b.orders.UpdateCustomer(b.admin, cu.ID, cu.Version, orders.CustomerInput{SiteID: cu.SiteID, Name: "Renamed Ltd", Currency: cu.Currency,
+		Language: cu.Language, Timezone: cu.Timezone, PaymentTermsDays: cu.PaymentTermsDays})
+	must(t, err)
 	p := staff.get(path).wantStatus(t, http.StatusOK)
-	if p.title() != "Invoice MUK-2025-000001 posted" || text(p.mustID(t, "customer")) != "Acme Ltd" || !slices.Contains(p.links(), "/contracts/"+c.ID.String()) {
+	if p.title() != "Invoice MUK-2025-000001 posted" || text(p.mustID(t, "customer")) != "Acme Ltd 2 Buyer Road, LS1 1AA Leeds, GB" ||
+		!strings.HasPrefix(text(p.mustID(t, "seller")), "Messina") || !strings.HasSuffix(text(p.mustID(t, "seller")), "1 Seller Street, EC1A 1AA London, GB") ||
+		!slices.Contains(p.links(), "/contracts/"+c.ID.String()) {
 		t.Fatalf("invoice page: %q %s", p.title(), text(p.mustID(t, "facts")))
 	}
 	lines := p.rows(t, "lines")
