@@ -190,32 +190,41 @@ func (q *Queries) AuditEventTriggersInstalled(ctx context.Context) (bool, error)
 	return installed, err
 }
 
-const auditInsertedKeysWhere = `-- name: AuditInsertedKeysWhere :many
-SELECT DISTINCT l.key::jsonb AS key FROM audit.log l
-WHERE l.table_id = $1 AND l.op = 'I' AND l.new ->> $2::text = $3::text
+const auditInsertedKeysWhereAny = `-- name: AuditInsertedKeysWhereAny :many
+SELECT DISTINCT (l.new ->> $1::text)::text AS value, l.key::jsonb AS key FROM audit.log l
+WHERE l.table_id = $2 AND l.op = 'I' AND l.new ->> $1::text = ANY ($3::text[])
+ORDER BY value, key
 `
 
-type AuditInsertedKeysWhereParams struct {
-	TableID    int32
+type AuditInsertedKeysWhereAnyParams struct {
 	ColumnName string
-	Value      string
+	TableID    int32
+	Values     []string
 }
 
-// The keys of the rows of a table whose INSERT had column = value: how an
-// order finds its lines, approvals and attachments, also the deleted ones.
-func (q *Queries) AuditInsertedKeysWhere(ctx context.Context, arg AuditInsertedKeysWhereParams) ([][]byte, error) {
-	rows, err := q.db.Query(ctx, auditInsertedKeysWhere, arg.TableID, arg.ColumnName, arg.Value)
+type AuditInsertedKeysWhereAnyRow struct {
+	Value string
+	Key   []byte
+}
+
+// The keys of the rows of a table whose INSERT had column equal to one of
+// values, each with that value: how an order finds its lines, approvals
+// and attachments, also the deleted ones, and all its lines' splits at
+// once. Ordered by value and key so that the order does not depend on the
+// plan.
+func (q *Queries) AuditInsertedKeysWhereAny(ctx context.Context, arg AuditInsertedKeysWhereAnyParams) ([]AuditInsertedKeysWhereAnyRow, error) {
+	rows, err := q.db.Query(ctx, auditInsertedKeysWhereAny, arg.ColumnName, arg.TableID, arg.Values)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items [][]byte
+	var items []AuditInsertedKeysWhereAnyRow
 	for rows.Next() {
-		var key []byte
-		if err := rows.Scan(&key); err != nil {
+		var i AuditInsertedKeysWhereAnyRow
+		if err := rows.Scan(&i.Value, &i.Key); err != nil {
 			return nil, err
 		}
-		items = append(items, key)
+		items = append(items, i)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

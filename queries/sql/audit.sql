@@ -97,11 +97,15 @@ SELECT count(*) FROM audit.log WHERE id > @after_id;
 -- name: AuditEventTriggersInstalled :one
 SELECT audit.event_triggers_installed()::boolean AS installed;
 
--- name: AuditInsertedKeysWhere :many
--- The keys of the rows of a table whose INSERT had column = value: how an
--- order finds its lines, approvals and attachments, also the deleted ones.
-SELECT DISTINCT l.key::jsonb AS key FROM audit.log l
-WHERE l.table_id = @table_id AND l.op = 'I' AND l.new ->> @column_name::text = @value::text;
+-- name: AuditInsertedKeysWhereAny :many
+-- The keys of the rows of a table whose INSERT had column equal to one of
+-- values, each with that value: how an order finds its lines, approvals
+-- and attachments, also the deleted ones, and all its lines' splits at
+-- once. Ordered by value and key so that the order does not depend on the
+-- plan.
+SELECT DISTINCT (l.new ->> @column_name::text)::text AS value, l.key::jsonb AS key FROM audit.log l
+WHERE l.table_id = @table_id AND l.op = 'I' AND l.new ->> @column_name::text = ANY (@values::text[])
+ORDER BY value, key;
 
 -- name: AuditCreatePartitions :exec
 -- The audit log's monthly partitions for this month and the next months
