@@ -38,6 +38,44 @@ func (q *Queries) AuditCurrentRow(ctx context.Context, arg AuditCurrentRowParams
 	return current, err
 }
 
+const auditCurrentRows = `-- name: AuditCurrentRows :many
+SELECT c.ord::integer AS ord, c.current::jsonb AS current
+FROM audit.current_rows($1::integer, $2::jsonb) c
+`
+
+type AuditCurrentRowsParams struct {
+	TableID int32
+	Keys    []byte
+}
+
+type AuditCurrentRowsRow struct {
+	Ord     int32
+	Current []byte
+}
+
+// The rows of an audited table as they are now, for many keys at once (a
+// JSON array): ord is a key's position in keys, from 1; a key whose row
+// does not exist has no row.
+func (q *Queries) AuditCurrentRows(ctx context.Context, arg AuditCurrentRowsParams) ([]AuditCurrentRowsRow, error) {
+	rows, err := q.db.Query(ctx, auditCurrentRows, arg.TableID, arg.Keys)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []AuditCurrentRowsRow
+	for rows.Next() {
+		var i AuditCurrentRowsRow
+		if err := rows.Scan(&i.Ord, &i.Current); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const auditEventList = `-- name: AuditEventList :many
 SELECT l.id, l.at, l.txid, l.table_version, l.table_id, l.table_schema, l.table_name, l.op, l.key_kind, l.key, l.new_key, l.old, l.new, l.db_user, l.actor, l.request_id, l.application_name, l.client_addr, l.site FROM audit.log l
 WHERE l.id > $1

@@ -20,6 +20,13 @@ LIMIT 1;
 -- The row of an audited table as it is now (null when it does not exist).
 SELECT audit.current_row(@table_id::integer, @key::jsonb)::jsonb AS current;
 
+-- name: AuditCurrentRows :many
+-- The rows of an audited table as they are now, for many keys at once (a
+-- JSON array): ord is a key's position in keys, from 1; a key whose row
+-- does not exist has no row.
+SELECT c.ord::integer AS ord, c.current::jsonb AS current
+FROM audit.current_rows(@table_id::integer, @keys::jsonb) c;
+
 -- name: AuditTableVersionList :many
 SELECT * FROM audit.table_version
 WHERE table_id = @table_id
