@@ -60,30 +60,116 @@ type Change struct {
 // changes made after at. It returns ErrNotFound when the row did not exist
 // then and ErrIncomplete when the log cannot tell.
 func AsOf(ctx context.Context, db queries.DBTX, t Table, key json.RawMessage, at time.Time) (Row, error) {
+	rows, errs, err := asOfEach(ctx, db, t, []json.RawMessage{key}, at)
+	if err != nil {
+		return Row{}, err
+	}
+	return rows[0], errs[0]
+}
+
+// AsOfKeys reconstructs the rows of t with the given keys as they were at
+// time at, each as AsOf does, with a number of statements that does not
+// grow with the number of keys. It returns the rows that existed then, in
+// the order of keys, leaving out the keys AsOf answers ErrNotFound for (a
+// row added later or already removed); any other error of a key is
+// returned, that of the first such key.
+func AsOfKeys(ctx context.Context, db queries.DBTX, t Table, keys []json.RawMessage, at time.Time) ([]Row, error) {
+	out := []Row{}
+	if len(keys) == 0 {
+		return out, nil
+	}
+	rows, errs, err := asOfEach(ctx, db, t, keys, at)
+	if err != nil {
+		return nil, err
+	}
+	for i, row := range rows {
+		if isCode(errs[i], ErrNotFound) {
+			continue
+		}
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		out = append(out, row)
+	}
+	return out, nil
+}
+
+// asOfEach is AsOf for every key: rows[i] and errs[i] are AsOf's answer
+// for keys[i]. err is an error of the whole call (table, keys, database),
+// when rows and errs are nil. The table, its versions and the events of
+// every key are read once for all keys, and today's rows of the keys that
+// need a backward replay in one more statement.
+func asOfEach(ctx context.Context, db queries.DBTX, t Table, keys []json.RawMessage, at time.Time) (rows []Row, errs []error, err error) {
 	q := queries.New(db)
 	tableID, err := resolveTable(ctx, q, t)
 	if err != nil {
-		return Row{}, err
+		return nil, nil, err
 	}
-	p := AtTime(at)
-	events, err := rowEvents(ctx, q, tableID, key, p)
+	norm := make([][]byte, len(keys))
+	for i, key := range keys {
+		if norm[i], err = normalizeKey(key); err != nil {
+			return nil, nil, err
+		}
+	}
+	src := newEventSource(q, tableID)
+	events, err := src.rowEvents(ctx, norm, AtTime(at))
 	if err != nil {
-		return Row{}, err
+		return nil, nil, err
 	}
 	vm, err := loadVersions(ctx, q, tableID)
 	if err != nil {
-		return Row{}, err
+		return nil, nil, err
 	}
-	if len(events) == 0 {
-		// Nothing logged by then: the row did not exist, or it existed
-		// before auditing started.
-		return replayBackward(ctx, q, t, tableID, key, at, vm)
+	rows = make([]Row, len(keys))
+	errs = make([]error, len(keys))
+	var backward []int // indexes of the keys to rebuild from today's row
+	for i, key := range keys {
+		if len(events[i]) == 0 {
+			// Nothing logged by then: the row did not exist, or it existed
+			// before auditing started.
+			backward = append(backward, i)
+			continue
+		}
+		rows[i], errs[i] = replayForward(t, key, at, events[i], vm)
+		if isCode(errs[i], ErrIncomplete) {
+			backward = append(backward, i)
+		}
 	}
-	row, err := replayForward(t, key, at, events, vm)
-	if isCode(err, ErrIncomplete) {
-		return replayBackward(ctx, q, t, tableID, key, at, vm)
+	if len(backward) == 0 {
+		return rows, errs, nil
 	}
-	return row, err
+	current, err := currentRows(ctx, q, tableID, norm, backward)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, i := range backward {
+		rows[i], errs[i] = replayBackward(t, keys[i], norm[i], current[i], src.after(norm[i], at), at, vm)
+	}
+	return rows, errs, nil
+}
+
+// currentRows reads today's rows of the keys norm[i] for i in which, in one
+// statement, keyed by i; a key whose row does not exist is absent.
+func currentRows(ctx context.Context, q *queries.Queries, tableID int32, norm [][]byte, which []int) (map[int]json.RawMessage, error) {
+	list := make([]json.RawMessage, len(which))
+	for j, i := range which {
+		list[j] = norm[i]
+	}
+	b, err := json.Marshal(list)
+	if err != nil {
+		return nil, fmt.Errorf("audit: current rows: %w", err)
+	}
+	rows, err := q.AuditCurrentRows(ctx, queries.AuditCurrentRowsParams{TableID: tableID, Keys: b})
+	if err != nil {
+		return nil, dbError("current rows", err)
+	}
+	out := make(map[int]json.RawMessage, len(rows))
+	for _, r := range rows {
+		if r.Current != nil {
+			out[which[r.Ord-1]] = r.Current
+		}
+	}
+	return out, nil
 }
 
 // replayForward rebuilds the row from its INSERT through events (all at or
@@ -136,33 +222,10 @@ func replayForward(t Table, key json.RawMessage, at time.Time, events []Event, v
 	return Row{Table: t, Key: curKey, Version: then, Fields: vm.remap(state, ver, then)}, nil
 }
 
-// replayBackward rebuilds the row at time at from the row as it is now,
-// undoing in reverse the events of key after at.
-func replayBackward(ctx context.Context, q *queries.Queries, t Table, tableID int32, key json.RawMessage, at time.Time, vm versions) (Row, error) {
-	k, err := normalizeKey(key)
-	if err != nil {
-		return Row{}, err
-	}
-	cur, err := q.AuditCurrentRow(ctx, queries.AuditCurrentRowParams{TableID: tableID, Key: k})
-	if err != nil {
-		return Row{}, dbError("current row", err)
-	}
-	var after []Event
-	for cursor := int64(0); ; {
-		rows, err := q.AuditEventListByKey(ctx, queries.AuditEventListByKeyParams{AfterID: cursor, TableID: tableID, Key: k, Since: &at, MaxRows: MaxLimit})
-		if err != nil {
-			return Row{}, dbError("row history", err)
-		}
-		for _, r := range rows {
-			if e := eventFromRow(r); e.At.After(at) {
-				after = append(after, e)
-			}
-		}
-		if len(rows) < MaxLimit {
-			break
-		}
-		cursor = rows[len(rows)-1].ID
-	}
+// replayBackward rebuilds the row at time at from cur, the row as it is
+// now (nil when it does not exist), undoing in reverse after, the events
+// of key k (key normalized) after at in id order.
+func replayBackward(t Table, key json.RawMessage, k []byte, cur json.RawMessage, after []Event, at time.Time, vm versions) (Row, error) {
 	notFound := errorf(ErrNotFound, nil, "row %s %s did not exist at %s", t, key, at.Format(time.RFC3339Nano))
 	if len(after) > 0 {
 		// The first change after at created the row or moved it to this
@@ -310,27 +373,114 @@ func rowEvents(ctx context.Context, q *queries.Queries, tableID int32, key json.
 	if err != nil {
 		return nil, err
 	}
-	var out []Event
-	before := int64(-1) // only events with id < before; -1 = no bound
-	for hops := 0; hops < 1000; hops++ {
-		var chunk []Event
-		after := int64(0)
-		for {
-			rows, err := q.AuditEventListByKey(ctx, queries.AuditEventListByKeyParams{AfterID: after, TableID: tableID, Key: k, MaxRows: MaxLimit})
+	events, err := newEventSource(q, tableID).rowEvents(ctx, [][]byte{k}, p)
+	if err != nil {
+		return nil, err
+	}
+	return events[0], nil
+}
+
+// maxHops bounds how many key changes rowEvents follows back.
+const maxHops = 1000
+
+// eventSource reads the events of rows of one table many keys at a time
+// and keeps them, so that rebuilding many rows costs a statement per
+// round of keys rather than one per key.
+type eventSource struct {
+	q       *queries.Queries
+	tableID int32
+	// byKey holds every visible event of each key loaded (by its
+	// normalized text), in id order, whatever its time.
+	byKey map[string][]Event
+}
+
+func newEventSource(q *queries.Queries, tableID int32) *eventSource {
+	return &eventSource{q: q, tableID: tableID, byKey: map[string][]Event{}}
+}
+
+// load reads, in one statement, the events of those keys (normalized) not
+// read yet.
+func (s *eventSource) load(ctx context.Context, keys [][]byte) error {
+	var todo []json.RawMessage
+	for _, k := range keys {
+		if _, ok := s.byKey[string(k)]; !ok {
+			s.byKey[string(k)] = []Event{}
+			todo = append(todo, k)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	b, err := json.Marshal(todo)
+	if err != nil {
+		return fmt.Errorf("audit: row history keys: %w", err)
+	}
+	rows, err := s.q.AuditEventListByKeys(ctx, queries.AuditEventListByKeysParams{TableID: s.tableID, Keys: b})
+	if err != nil {
+		for _, k := range todo {
+			delete(s.byKey, string(k))
+		}
+		return dbError("row history", err)
+	}
+	for _, r := range rows {
+		k := string(todo[r.Ref-1])
+		s.byKey[k] = append(s.byKey[k], eventFromRow(r.AuditLog))
+	}
+	return nil
+}
+
+// rowEvents returns what the function rowEvents returns for each of keys
+// (normalized), reading the keys asked for in one statement and then the
+// former keys that key changes lead back to, one statement per hop for
+// all keys at once.
+func (s *eventSource) rowEvents(ctx context.Context, keys [][]byte, p Point) ([][]Event, error) {
+	out := make([][]Event, len(keys))
+	pending := make([]int, len(keys))
+	for i := range keys {
+		pending[i] = i
+	}
+	need := keys
+	// Each round reads at least one key never read before, and a row's
+	// chain of keys is at most maxHops long.
+	for round := 0; len(pending) > 0 && round <= maxHops; round++ {
+		if err := s.load(ctx, need); err != nil {
+			return nil, err
+		}
+		var next []int
+		need = nil
+		for _, i := range pending {
+			events, missing, err := s.chain(keys[i], p)
 			if err != nil {
-				return nil, dbError("row history", err)
+				return nil, err
 			}
-			for _, r := range rows {
-				e := eventFromRow(r)
-				if (before >= 0 && e.ID >= before) || !p.includes(e) {
-					continue
-				}
-				chunk = append(chunk, e)
+			if missing != nil {
+				next = append(next, i)
+				need = append(need, missing)
+				continue
 			}
-			if len(rows) < MaxLimit {
-				break
+			out[i] = events
+		}
+		pending = next
+	}
+	return out, nil
+}
+
+// chain is rowEvents for key k from the events loaded so far. When it
+// needs the events of a former key that is not loaded, it returns that key
+// as missing instead.
+func (s *eventSource) chain(k []byte, p Point) (out []Event, missing []byte, err error) {
+	before := int64(-1) // only events with id < before; -1 = no bound
+	for hops := 0; hops < maxHops; hops++ {
+		all, ok := s.byKey[string(k)]
+		if !ok {
+			return nil, k, nil
+		}
+		var chunk []Event
+		for _, e := range all {
+			if (before >= 0 && e.ID >= before) || !p.includes(e) {
+				continue
 			}
-			after = rows[len(rows)-1].ID
+			chunk = append(chunk, e)
 		}
 		out = append(chunk, out...)
 		// Did the row arrive at this key through a key change?
@@ -350,16 +500,28 @@ func rowEvents(ctx context.Context, q *queries.Queries, tableID int32, key json.
 			}
 		}
 		if from == nil {
-			return out, nil
+			return out, nil, nil
 		}
 		if k, err = normalizeKey(from.Key); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		before = from.ID
 		// Drop T events duplicated by the next chunk (they match any key).
 		out = dropTruncatesBefore(out, from.ID)
 	}
-	return out, nil
+	return out, nil, nil
+}
+
+// after returns the loaded events of key k (normalized) later than at, in
+// id order.
+func (s *eventSource) after(k []byte, at time.Time) []Event {
+	var out []Event
+	for _, e := range s.byKey[string(k)] {
+		if e.At.After(at) {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 func dropTruncatesBefore(events []Event, id int64) []Event {

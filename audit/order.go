@@ -3,7 +3,6 @@ package audit
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -25,18 +24,24 @@ var (
 
 // OrderRows lists every row that belongs to an order over its whole life:
 // the order, its lines (deleted ones too) and their salesperson splits,
-// approvals, status transitions, attachments and their revisions. The
-// caller checks that the order exists and is visible.
+// approvals, status transitions, attachments and their revisions, table by
+// table, the children of each line or attachment together in its order.
+// The number of statements does not grow with the number of lines or
+// attachments. The caller checks that the order exists and is visible.
 func OrderRows(ctx context.Context, db queries.DBTX, orderID uuid.UUID) ([]RowRef, error) {
 	id := orderID.String()
 	refs := []RowRef{{Table: orderTable, Key: keyOf("id", id)}}
-	children := func(t Table, column, value string) ([]json.RawMessage, error) {
-		keys, err := KeysWhere(ctx, db, t, column, value)
+	// children adds the rows of t under each of parents (values of column)
+	// and returns their keys, keys[i] those under parents[i].
+	children := func(t Table, column string, parents ...string) ([][]json.RawMessage, error) {
+		keys, err := KeysWhereIn(ctx, db, t, column, parents)
 		if err != nil {
 			return nil, fmt.Errorf("%s of order %s: %w", t, id, err)
 		}
-		for _, k := range keys {
-			refs = append(refs, RowRef{Table: t, Key: k})
+		for _, ks := range keys {
+			for _, k := range ks {
+				refs = append(refs, RowRef{Table: t, Key: k})
+			}
 		}
 		return keys, nil
 	}
@@ -44,10 +49,8 @@ func OrderRows(ctx context.Context, db queries.DBTX, orderID uuid.UUID) ([]RowRe
 	if err != nil {
 		return nil, err
 	}
-	for _, k := range lines {
-		if _, err := children(splitTable, "line_id", fieldOf(k, "id")); err != nil {
-			return nil, err
-		}
+	if _, err := children(splitTable, "line_id", fieldsOf(lines[0], "id")...); err != nil {
+		return nil, err
 	}
 	for _, t := range []Table{approvalTable, transitionTable} {
 		if _, err := children(t, "order_id", id); err != nil {
@@ -58,10 +61,8 @@ func OrderRows(ctx context.Context, db queries.DBTX, orderID uuid.UUID) ([]RowRe
 	if err != nil {
 		return nil, err
 	}
-	for _, k := range atts {
-		if _, err := children(revisionTable, "attachment_id", fieldOf(k, "id")); err != nil {
-			return nil, err
-		}
+	if _, err := children(revisionTable, "attachment_id", fieldsOf(atts[0], "id")...); err != nil {
+		return nil, err
 	}
 	return refs, nil
 }
@@ -90,27 +91,30 @@ func OrderAt(ctx context.Context, db queries.DBTX, orderID uuid.UUID, at time.Ti
 	if err != nil {
 		return OrderAsOf{}, err
 	}
-	out := OrderAsOf{Order: order, Lines: []Row{}}
 	keys, err := KeysWhere(ctx, db, lineTable, "order_id", id)
 	if err != nil {
 		return OrderAsOf{}, err
 	}
-	for _, k := range keys {
-		line, err := AsOf(ctx, db, lineTable, k, at)
-		if errors.Is(err, ErrNotFound) {
-			continue // added later, or already removed then
-		}
-		if err != nil {
-			return OrderAsOf{}, err
-		}
-		out.Lines = append(out.Lines, line)
+	// AsOfKeys leaves out the lines added later or already removed then.
+	lines, err := AsOfKeys(ctx, db, lineTable, keys, at)
+	if err != nil {
+		return OrderAsOf{}, fmt.Errorf("lines of order %s: %w", id, err)
 	}
-	return out, nil
+	return OrderAsOf{Order: order, Lines: lines}, nil
 }
 
 func keyOf(column, value string) json.RawMessage {
 	b, _ := json.Marshal(map[string]string{column: value})
 	return b
+}
+
+// fieldsOf reads one field of each JSON object key as text.
+func fieldsOf(keys []json.RawMessage, field string) []string {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = fieldOf(k, field)
+	}
+	return out
 }
 
 // fieldOf reads one field of a JSON object key as text.

@@ -21,21 +21,42 @@ func (q *Queries) AuditCreatePartitions(ctx context.Context, monthsAhead int32) 
 	return err
 }
 
-const auditCurrentRow = `-- name: AuditCurrentRow :one
-SELECT audit.current_row($1::integer, $2::jsonb)::jsonb AS current
+const auditCurrentRows = `-- name: AuditCurrentRows :many
+SELECT c.ord::integer AS ord, c.current::jsonb AS current
+FROM audit.current_rows($1::integer, $2::jsonb) c
 `
 
-type AuditCurrentRowParams struct {
+type AuditCurrentRowsParams struct {
 	TableID int32
-	Key     []byte
+	Keys    []byte
 }
 
-// The row of an audited table as it is now (null when it does not exist).
-func (q *Queries) AuditCurrentRow(ctx context.Context, arg AuditCurrentRowParams) ([]byte, error) {
-	row := q.db.QueryRow(ctx, auditCurrentRow, arg.TableID, arg.Key)
-	var current []byte
-	err := row.Scan(&current)
-	return current, err
+type AuditCurrentRowsRow struct {
+	Ord     int32
+	Current []byte
+}
+
+// The rows of an audited table as they are now, for many keys at once (a
+// JSON array): ord is a key's position in keys, from 1; a key whose row
+// does not exist has no row.
+func (q *Queries) AuditCurrentRows(ctx context.Context, arg AuditCurrentRowsParams) ([]AuditCurrentRowsRow, error) {
+	rows, err := q.db.Query(ctx, auditCurrentRows, arg.TableID, arg.Keys)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []AuditCurrentRowsRow
+	for rows.Next() {
+		var i AuditCurrentRowsRow
+		if err := rows.Scan(&i.Ord, &i.Current); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const auditEventList = `-- name: AuditEventList :many
@@ -179,6 +200,77 @@ func (q *Queries) AuditEventListByKey(ctx context.Context, arg AuditEventListByK
 	return items, nil
 }
 
+const auditEventListByKeys = `-- name: AuditEventListByKeys :many
+SELECT r.ord::integer AS ref, l.id, l.at, l.txid, l.table_version, l.table_id, l.table_schema, l.table_name, l.op, l.key_kind, l.key, l.new_key, l.old, l.new, l.db_user, l.actor, l.request_id, l.application_name, l.client_addr, l.site
+FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS r(key, ord)
+JOIN audit.log l ON l.table_id = $2::integer
+ AND ((jsonb_hash_extended(l.key, 0) = jsonb_hash_extended(r.key, 0) AND l.key = r.key)
+      OR (l.new_key IS NOT NULL AND jsonb_hash_extended(l.new_key, 0) = jsonb_hash_extended(r.key, 0)
+          AND l.new_key = r.key)
+      OR l.op = 'T')
+WHERE audit.event_visible(l.site, l.table_id)
+ORDER BY l.id, r.ord
+`
+
+type AuditEventListByKeysParams struct {
+	Keys    []byte
+	TableID int32
+}
+
+type AuditEventListByKeysRow struct {
+	Ref      int32
+	AuditLog AuditLog
+}
+
+// The events of several rows of one table, as AuditEventListByKey gives
+// those of one row, in a single statement: ref is the position (from 1) in
+// keys, a JSON array, of the key an event belongs to. An event appears once
+// per key it matches (a key change matches its old and its new key, a
+// TRUNCATE every key). Shaped like AuditTimelineList, so that the planner
+// looks each key up through the key indexes once the table has more than a
+// few events. Not paged: the caller replays every event of every key
+// anyway, and one statement reads them all from one snapshot.
+func (q *Queries) AuditEventListByKeys(ctx context.Context, arg AuditEventListByKeysParams) ([]AuditEventListByKeysRow, error) {
+	rows, err := q.db.Query(ctx, auditEventListByKeys, arg.Keys, arg.TableID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []AuditEventListByKeysRow
+	for rows.Next() {
+		var i AuditEventListByKeysRow
+		if err := rows.Scan(
+			&i.Ref,
+			&i.AuditLog.ID,
+			&i.AuditLog.At,
+			&i.AuditLog.Txid,
+			&i.AuditLog.TableVersion,
+			&i.AuditLog.TableID,
+			&i.AuditLog.TableSchema,
+			&i.AuditLog.TableName,
+			&i.AuditLog.Op,
+			&i.AuditLog.KeyKind,
+			&i.AuditLog.Key,
+			&i.AuditLog.NewKey,
+			&i.AuditLog.Old,
+			&i.AuditLog.New,
+			&i.AuditLog.DbUser,
+			&i.AuditLog.Actor,
+			&i.AuditLog.RequestID,
+			&i.AuditLog.ApplicationName,
+			&i.AuditLog.ClientAddr,
+			&i.AuditLog.Site,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const auditEventTriggersInstalled = `-- name: AuditEventTriggersInstalled :one
 SELECT audit.event_triggers_installed()::boolean AS installed
 `
@@ -190,32 +282,41 @@ func (q *Queries) AuditEventTriggersInstalled(ctx context.Context) (bool, error)
 	return installed, err
 }
 
-const auditInsertedKeysWhere = `-- name: AuditInsertedKeysWhere :many
-SELECT DISTINCT l.key::jsonb AS key FROM audit.log l
-WHERE l.table_id = $1 AND l.op = 'I' AND l.new ->> $2::text = $3::text
+const auditInsertedKeysWhereAny = `-- name: AuditInsertedKeysWhereAny :many
+SELECT DISTINCT (l.new ->> $1::text)::text AS value, l.key::jsonb AS key FROM audit.log l
+WHERE l.table_id = $2 AND l.op = 'I' AND l.new ->> $1::text = ANY ($3::text[])
+ORDER BY value, key
 `
 
-type AuditInsertedKeysWhereParams struct {
-	TableID    int32
+type AuditInsertedKeysWhereAnyParams struct {
 	ColumnName string
-	Value      string
+	TableID    int32
+	Values     []string
 }
 
-// The keys of the rows of a table whose INSERT had column = value: how an
-// order finds its lines, approvals and attachments, also the deleted ones.
-func (q *Queries) AuditInsertedKeysWhere(ctx context.Context, arg AuditInsertedKeysWhereParams) ([][]byte, error) {
-	rows, err := q.db.Query(ctx, auditInsertedKeysWhere, arg.TableID, arg.ColumnName, arg.Value)
+type AuditInsertedKeysWhereAnyRow struct {
+	Value string
+	Key   []byte
+}
+
+// The keys of the rows of a table whose INSERT had column equal to one of
+// values, each with that value: how an order finds its lines, approvals
+// and attachments, also the deleted ones, and all its lines' splits at
+// once. Ordered by value and key so that the order does not depend on the
+// plan.
+func (q *Queries) AuditInsertedKeysWhereAny(ctx context.Context, arg AuditInsertedKeysWhereAnyParams) ([]AuditInsertedKeysWhereAnyRow, error) {
+	rows, err := q.db.Query(ctx, auditInsertedKeysWhereAny, arg.ColumnName, arg.TableID, arg.Values)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items [][]byte
+	var items []AuditInsertedKeysWhereAnyRow
 	for rows.Next() {
-		var key []byte
-		if err := rows.Scan(&key); err != nil {
+		var i AuditInsertedKeysWhereAnyRow
+		if err := rows.Scan(&i.Value, &i.Key); err != nil {
 			return nil, err
 		}
-		items = append(items, key)
+		items = append(items, i)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

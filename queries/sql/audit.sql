@@ -16,9 +16,12 @@ SELECT r.table_id::integer AS table_id FROM (
 ORDER BY r.rank, r.table_id DESC
 LIMIT 1;
 
--- name: AuditCurrentRow :one
--- The row of an audited table as it is now (null when it does not exist).
-SELECT audit.current_row(@table_id::integer, @key::jsonb)::jsonb AS current;
+-- name: AuditCurrentRows :many
+-- The rows of an audited table as they are now, for many keys at once (a
+-- JSON array): ord is a key's position in keys, from 1; a key whose row
+-- does not exist has no row.
+SELECT c.ord::integer AS ord, c.current::jsonb AS current
+FROM audit.current_rows(@table_id::integer, @keys::jsonb) c;
 
 -- name: AuditTableVersionList :many
 SELECT * FROM audit.table_version
@@ -53,6 +56,25 @@ WHERE l.id > @after_id
   AND (sqlc.narg('until')::timestamptz IS NULL OR l.at <= sqlc.narg('until')::timestamptz)
 ORDER BY l.id
 LIMIT @max_rows;
+
+-- name: AuditEventListByKeys :many
+-- The events of several rows of one table, as AuditEventListByKey gives
+-- those of one row, in a single statement: ref is the position (from 1) in
+-- keys, a JSON array, of the key an event belongs to. An event appears once
+-- per key it matches (a key change matches its old and its new key, a
+-- TRUNCATE every key). Shaped like AuditTimelineList, so that the planner
+-- looks each key up through the key indexes once the table has more than a
+-- few events. Not paged: the caller replays every event of every key
+-- anyway, and one statement reads them all from one snapshot.
+SELECT r.ord::integer AS ref, sqlc.embed(l)
+FROM jsonb_array_elements(@keys::jsonb) WITH ORDINALITY AS r(key, ord)
+JOIN audit.log l ON l.table_id = @table_id::integer
+ AND ((jsonb_hash_extended(l.key, 0) = jsonb_hash_extended(r.key, 0) AND l.key = r.key)
+      OR (l.new_key IS NOT NULL AND jsonb_hash_extended(l.new_key, 0) = jsonb_hash_extended(r.key, 0)
+          AND l.new_key = r.key)
+      OR l.op = 'T')
+WHERE audit.event_visible(l.site, l.table_id)
+ORDER BY l.id, r.ord;
 
 -- name: AuditTimelineList :many
 -- The events of several (table, key) pairs merged in id order after a
@@ -97,11 +119,15 @@ SELECT count(*) FROM audit.log WHERE id > @after_id;
 -- name: AuditEventTriggersInstalled :one
 SELECT audit.event_triggers_installed()::boolean AS installed;
 
--- name: AuditInsertedKeysWhere :many
--- The keys of the rows of a table whose INSERT had column = value: how an
--- order finds its lines, approvals and attachments, also the deleted ones.
-SELECT DISTINCT l.key::jsonb AS key FROM audit.log l
-WHERE l.table_id = @table_id AND l.op = 'I' AND l.new ->> @column_name::text = @value::text;
+-- name: AuditInsertedKeysWhereAny :many
+-- The keys of the rows of a table whose INSERT had column equal to one of
+-- values, each with that value: how an order finds its lines, approvals
+-- and attachments, also the deleted ones, and all its lines' splits at
+-- once. Ordered by value and key so that the order does not depend on the
+-- plan.
+SELECT DISTINCT (l.new ->> @column_name::text)::text AS value, l.key::jsonb AS key FROM audit.log l
+WHERE l.table_id = @table_id AND l.op = 'I' AND l.new ->> @column_name::text = ANY (@values::text[])
+ORDER BY value, key;
 
 -- name: AuditCreatePartitions :exec
 -- The audit log's monthly partitions for this month and the next months

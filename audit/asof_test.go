@@ -1,0 +1,95 @@
+package audit_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/messina-oms/messina/audit"
+)
+
+// AsOfKeys rebuilds each row as AsOf does, through key changes, rows older
+// than auditing, deletes and rows added later.
+func TestAsOfKeysAnswersAsAsOfForEachKey(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	exec(t, b.db.Owner,
+		`CREATE TABLE public.mixed (id int PRIMARY KEY, v int)`,
+		`INSERT INTO public.mixed VALUES (1, 1), (2, 2), (3, 3)`, // before auditing
+		`SELECT audit.enable('public.mixed')`,
+		`INSERT INTO public.mixed VALUES (4, 4), (5, 5)`,
+	)
+	t0 := now(t, b)
+	exec(t, b.db.Owner,
+		`UPDATE public.mixed SET v = 20 WHERE id = 2`,
+		`UPDATE public.mixed SET id = 50, v = 51 WHERE id = 5`,
+		`UPDATE public.mixed SET id = 500 WHERE id = 50`,
+		`DELETE FROM public.mixed WHERE id = 3`,
+		`INSERT INTO public.mixed VALUES (6, 6)`,
+	)
+	t1 := now(t, b)
+	exec(t, b.db.Owner, `UPDATE public.mixed SET v = 40 WHERE id = 4`)
+	t2 := now(t, b)
+	mixed := tbl(t, "public.mixed")
+	var keys []json.RawMessage
+	for _, id := range []int{1, 2, 3, 4, 5, 50, 500, 6, 99, 2} {
+		keys = append(keys, json.RawMessage(fmt.Sprintf(`{"id": %d}`, id)))
+	}
+	for _, at := range []time.Time{t0, t1, t2} {
+		got, err := audit.AsOfKeys(b.ctx, b.db.Owner, mixed, keys, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for _, k := range keys {
+			row, err := audit.AsOf(b.ctx, b.db.Owner, mixed, k, at)
+			if errors.Is(err, audit.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, rowString(t, row))
+		}
+		var rows []string
+		for _, r := range got {
+			rows = append(rows, rowString(t, r))
+		}
+		requireEqual(t, "rows at "+at.Format(time.RFC3339Nano), rows, want)
+	}
+	if got, err := audit.AsOfKeys(b.ctx, b.db.Owner, mixed, keys[6:7], t1); err != nil || len(got) != 1 || field(t, got[0], "v") != "51" {
+		t.Fatalf("the row moved twice, at t1: %v, %v; want v 51", got, err)
+	}
+
+	t.Run("an error other than not found is the answer", func(t *testing.T) {
+		exec(t, b.db.Owner, `TRUNCATE public.mixed`)
+		if _, err := audit.AsOfKeys(b.ctx, b.db.Owner, mixed, keys, t0); !errors.Is(err, audit.ErrIncomplete) {
+			t.Fatalf("after a TRUNCATE: %v, want ErrIncomplete", err)
+		}
+	})
+}
+
+// field returns the text of field name of row, for comparing.
+func field(t *testing.T, row audit.Row, name string) string {
+	t.Helper()
+	v, ok := row.Fields[name]
+	if !ok {
+		t.Fatalf("row %s has no field %s: %v", row.Key, name, row.Fields)
+	}
+	var s any
+	if err := json.Unmarshal(v, &s); err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprint(s)
+}
+
+func rowString(t *testing.T, r audit.Row) string {
+	t.Helper()
+	b, err := json.Marshal(r.Fields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("%s %s v%d", r.Key, b, r.Version)
+}
