@@ -173,26 +173,8 @@ func TestEveryTableWithASiteIsIsolated(t *testing.T) {
 // under a name that says what they are.
 func TestBillingRestKeepsTheFirstOfDuplicateInvoiceDocuments(t *testing.T) {
 	t.Parallel()
-	dbURL := freshDatabase(t)
 	ctx := context.Background()
-	cfg, err := pgx.ParseConfig(dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := stdlib.OpenDB(*cfg)
-	defer db.Close()
-	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS, goose.WithTableName("public.goose_db_version"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.UpTo(ctx, 9); err != nil {
-		t.Fatal(err)
-	}
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	dbURL, conn := migratedTo(t, 9)
 	const invoice, other = "0198a1b2-0000-7000-8000-0000000000aa", "0198a1b2-0000-7000-8000-0000000000bb"
 	if _, err := conn.Exec(ctx, `
 		INSERT INTO core.site (id, name, country, currency, timezone) VALUES ('UK', 'United Kingdom', 'GB', 'GBP', 'Europe/London');
@@ -227,11 +209,11 @@ func TestBillingRestKeepsTheFirstOfDuplicateInvoiceDocuments(t *testing.T) {
 	}
 }
 
-// Invoices posted before 00016 get the parties of the day of the
-// migration, drafts none; the guard keeping posted invoices immutable is
-// back afterwards.
-func TestInvoicePartiesFillPostedInvoices(t *testing.T) {
-	t.Parallel()
+// migratedTo returns a fresh database migrated up to version, and a
+// connection to it as the owner, for tests of what a later migration does
+// to existing rows.
+func migratedTo(t *testing.T, version int64) (string, *pgx.Conn) {
+	t.Helper()
 	dbURL := freshDatabase(t)
 	ctx := context.Background()
 	cfg, err := pgx.ParseConfig(dbURL)
@@ -244,14 +226,24 @@ func TestInvoicePartiesFillPostedInvoices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.UpTo(ctx, 14); err != nil {
+	if _, err := p.UpTo(ctx, version); err != nil {
 		t.Fatal(err)
 	}
 	conn, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close(ctx)
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return dbURL, conn
+}
+
+// Invoices posted before 00016 get the parties of the day of the
+// migration, drafts none; the guard keeping posted invoices immutable is
+// back afterwards.
+func TestInvoicePartiesFillPostedInvoices(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dbURL, conn := migratedTo(t, 14)
 	if _, err := conn.Exec(ctx, `
 		INSERT INTO core.site (id, name, country, currency, timezone) VALUES ('UK', 'United Kingdom', 'GB', 'GBP', 'Europe/London');
 		INSERT INTO core.legal_entity (id, site_id, name, vat_id, invoice_prefix, address_street, address_city, address_postcode, address_country)
