@@ -160,13 +160,18 @@ func Prune(ctx context.Context, root string, opts PruneOptions) (*PruneResult, e
 		res.BlobsRemoved++
 		res.BytesRemoved += o.Size
 	}
-	if !opts.DryRun {
-		n, err := blobs.RemoveStale(ctx, func(filestore.ObjectInfo) bool { return false })
-		res.TempFilesRemoved = n
-		if err != nil {
-			return res, fmt.Errorf("prune: %w", err)
+	// No backup is writing (the lock), so every temporary file is a
+	// killed one's; a dry run counts them and keeps them.
+	n, err := blobs.RemoveStale(ctx, func(filestore.ObjectInfo) bool {
+		if opts.DryRun {
+			res.TempFilesRemoved++
 		}
+		return opts.DryRun
+	})
+	if err != nil {
+		return res, fmt.Errorf("prune: %w", err)
 	}
+	res.TempFilesRemoved += n
 	return res, nil
 }
 

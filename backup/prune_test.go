@@ -57,6 +57,7 @@ func TestPruneRemovesOnlyWhatNoBackupNeeds(t *testing.T) {
 	require.Equal(t, []string{filepath.Base(first.Dir)}, dry.Removed)
 	require.Equal(t, []string{"20000101T000000Z"}, dry.Incomplete)
 	require.Equal(t, 1, dry.BlobsRemoved, "only the orphan: the kept backup lists both others")
+	require.Equal(t, 1, dry.TempFilesRemoved)
 	for _, p := range []string{first.Dir, failed, tmp, blobFile(orphan)} {
 		require.True(t, exists(p), "dry run removed %s", p)
 	}
