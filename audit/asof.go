@@ -97,8 +97,8 @@ func AsOfKeys(ctx context.Context, db queries.DBTX, t Table, keys []json.RawMess
 // asOfEach is AsOf for every key: rows[i] and errs[i] are AsOf's answer
 // for keys[i]. err is an error of the whole call (table, keys, database),
 // when rows and errs are nil. The table, its versions and the events of
-// every key are read once for all keys, and today's rows of the keys that
-// need a backward replay in one more statement.
+// every key are read once for all keys; the keys that need a backward
+// replay take two more statements: today's rows, then their events again.
 func asOfEach(ctx context.Context, db queries.DBTX, t Table, keys []json.RawMessage, at time.Time) (rows []Row, errs []error, err error) {
 	q := queries.New(db)
 	tableID, err := resolveTable(ctx, q, t)
@@ -140,6 +140,18 @@ func asOfEach(ctx context.Context, db queries.DBTX, t Table, keys []json.RawMess
 	}
 	current, err := currentRows(ctx, q, tableID, norm, backward)
 	if err != nil {
+		return nil, nil, err
+	}
+	// The events were read before today's rows: a change committed in
+	// between would show in a row and not be undone. Read the events of
+	// those keys again, after the rows: in READ COMMITTED every change a
+	// row shows has its log row committed by then, and undoing a change
+	// the row does not show yet is harmless (an undo sets old values).
+	reread := make([][]byte, len(backward))
+	for j, i := range backward {
+		reread[j] = norm[i]
+	}
+	if err := src.reload(ctx, reread); err != nil {
 		return nil, nil, err
 	}
 	for _, i := range backward {
@@ -427,6 +439,14 @@ func (s *eventSource) load(ctx context.Context, keys [][]byte) error {
 		s.byKey[k] = append(s.byKey[k], eventFromRow(r.AuditLog))
 	}
 	return nil
+}
+
+// reload reads the events of keys (normalized) again, in one statement.
+func (s *eventSource) reload(ctx context.Context, keys [][]byte) error {
+	for _, k := range keys {
+		delete(s.byKey, string(k))
+	}
+	return s.load(ctx, keys)
 }
 
 // rowEvents returns what the function rowEvents returns for each of keys

@@ -1,13 +1,19 @@
 package audit_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/messina-oms/messina/audit"
+	"github.com/messina-oms/messina/queries"
 )
 
 // AsOfKeys rebuilds each row as AsOf does, through key changes, rows older
@@ -92,4 +98,63 @@ func rowString(t *testing.T, r audit.Row) string {
 		t.Fatal(err)
 	}
 	return fmt.Sprintf("%s %s v%d", r.Key, b, r.Version)
+}
+
+// A row older than auditing is rebuilt from today's row and the events
+// after the time asked for. A change committed while AsOf reads must not
+// leak into the past: the events are read after today's row.
+func TestAsOfFromTodaysRowIgnoresAChangeMadeWhileReading(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	exec(t, b.db.Owner,
+		`CREATE TABLE public.raced (id int PRIMARY KEY, v int)`,
+		`INSERT INTO public.raced VALUES (1, 10)`, // before auditing
+		`SELECT audit.enable('public.raced')`,
+	)
+	at := now(t, b)
+	raced := tbl(t, "public.raced")
+	db := &hookDB{DBTX: b.db.Owner, before: "current_rows", hook: func() {
+		exec(t, b.db.Owner, `UPDATE public.raced SET v = 20 WHERE id = 1`)
+	}}
+	row, err := audit.AsOf(b.ctx, db, raced, json.RawMessage(`{"id": 1}`), at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !db.fired {
+		t.Fatal("the rebuild did not read today's row")
+	}
+	if got := string(row.Fields["v"]); got != "10" {
+		t.Fatalf("v = %s at a time before the update, want 10", got)
+	}
+}
+
+// hookDB runs hook once, just before the first statement whose SQL
+// contains before: another session's write between two of AsOf's reads.
+type hookDB struct {
+	queries.DBTX
+	before string
+	hook   func()
+	fired  bool
+}
+
+func (h *hookDB) maybe(sql string) {
+	if !h.fired && strings.Contains(sql, h.before) {
+		h.fired = true
+		h.hook()
+	}
+}
+
+func (h *hookDB) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	h.maybe(sql)
+	return h.DBTX.Exec(ctx, sql, args...)
+}
+
+func (h *hookDB) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	h.maybe(sql)
+	return h.DBTX.Query(ctx, sql, args...)
+}
+
+func (h *hookDB) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	h.maybe(sql)
+	return h.DBTX.QueryRow(ctx, sql, args...)
 }

@@ -229,7 +229,7 @@ type AuditEventListByKeysRow struct {
 // TRUNCATE every key). Shaped like AuditTimelineList, so that the planner
 // looks each key up through the key indexes once the table has more than a
 // few events. Not paged: the caller replays every event of every key
-// anyway, and one statement reads them all from one snapshot.
+// anyway, so they are all held in memory (a row's whole history per key).
 func (q *Queries) AuditEventListByKeys(ctx context.Context, arg AuditEventListByKeysParams) ([]AuditEventListByKeysRow, error) {
 	rows, err := q.db.Query(ctx, auditEventListByKeys, arg.Keys, arg.TableID)
 	if err != nil {

@@ -65,7 +65,7 @@ LIMIT @max_rows;
 -- TRUNCATE every key). Shaped like AuditTimelineList, so that the planner
 -- looks each key up through the key indexes once the table has more than a
 -- few events. Not paged: the caller replays every event of every key
--- anyway, and one statement reads them all from one snapshot.
+-- anyway, so they are all held in memory (a row's whole history per key).
 SELECT r.ord::integer AS ref, sqlc.embed(l)
 FROM jsonb_array_elements(@keys::jsonb) WITH ORDINALITY AS r(key, ord)
 JOIN audit.log l ON l.table_id = @table_id::integer
