@@ -43,10 +43,23 @@ func TestAsOfKeysAnswersAsAsOfForEachKey(t *testing.T) {
 	for _, id := range []int{1, 2, 3, 4, 5, 50, 500, 6, 99, 2} {
 		keys = append(keys, json.RawMessage(fmt.Sprintf(`{"id": %d}`, id)))
 	}
+	// Worked out by hand, as id/v, in the order of keys.
+	byHand := map[time.Time]string{
+		t0: "1/1 2/2 3/3 4/4 5/5 2/2",
+		t1: "1/1 2/20 4/4 500/51 6/6 2/20",
+		t2: "1/1 2/20 4/40 500/51 6/6 2/20",
+	}
 	for _, at := range []time.Time{t0, t1, t2} {
 		got, err := audit.AsOfKeys(b.ctx, b.db.Owner, mixed, keys, at)
 		if err != nil {
 			t.Fatal(err)
+		}
+		var idv []string
+		for _, r := range got {
+			idv = append(idv, field(t, r, "id")+"/"+field(t, r, "v"))
+		}
+		if strings.Join(idv, " ") != byHand[at] {
+			t.Fatalf("rows at %s: %s, want %s", at.Format(time.RFC3339Nano), strings.Join(idv, " "), byHand[at])
 		}
 		var want []string
 		for _, k := range keys {
