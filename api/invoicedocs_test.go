@@ -7,6 +7,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -150,28 +151,46 @@ func TestInvoiceDocumentsNeedBothPartiesAddresses(t *testing.T) {
 	in := orders.CustomerInput{Name: cu.Name, Currency: cu.Currency, Language: cu.Language, Timezone: cu.Timezone, PaymentTermsDays: cu.PaymentTermsDays}
 	cu, err = o.c.svc.UpdateCustomer(o.c.ctx, cu.ID, cu.Version, in) // no address: a customer from before addresses
 	must(t, err)
-	inv := postedInvoice(t, o.c, o.db.App)
 
-	docs := "/v1/invoices/" + inv.ID.String() + "/documents"
-	p := wantProblem(t, o.call(t, request{method: "POST", path: docs}), 409, "invoice_document_incomplete")
+	// A run invoicing it is not approved: its invoices could never have
+	// documents, as their parties are recorded at posting.
+	newContract(t, o.c, o.db.App)
+	svc := contracts.New(o.db.App, nil)
+	run := runIn(t, o.c, svc, contracts.RunPreviewed)
+	refused := o.call(t, request{method: "POST", path: "/v1/invoice-runs/" + run.ID.String() + "/approve"})
+	p := wantProblem(t, refused, 422, "validation_failed")
+	if !slices.Equal(p.fields(), []string{"address"}) || !strings.Contains(string(refused.Body), "customer "+cu.Name) {
+		t.Fatalf("approving without the customer's address: %s", refused.Body)
+	}
+	in.Address = o.c.ukEntity.Address
+	_, err = o.c.svc.UpdateCustomer(o.c.ctx, cu.ID, cu.Version, in)
+	must(t, err)
+	for _, step := range []string{"approve", "post"} {
+		if res := o.call(t, request{method: "POST", path: "/v1/invoice-runs/" + run.ID.String() + "/" + step}); res.Status != 200 {
+			t.Fatalf("%s with the address: %d %s", step, res.Status, res.Body)
+		}
+	}
+	invs, err := svc.RunInvoices(o.c.ctx, run.ID)
+	must(t, err)
+
+	// An invoice posted before addresses were recorded (migration 00016
+	// gave it the parties of its day) still gets no documents.
+	_, err = o.db.Owner.Exec(o.c.ctx, `ALTER TABLE billing.invoice DISABLE TRIGGER invoice_guard;
+		UPDATE billing.invoice SET buyer = jsonb_set(buyer, '{address}', 'null') WHERE id = '`+invs[0].ID.String()+`';
+		ALTER TABLE billing.invoice ENABLE TRIGGER invoice_guard`)
+	must(t, err)
+	docs := "/v1/invoices/" + invs[0].ID.String() + "/documents"
+	p = wantProblem(t, o.call(t, request{method: "POST", path: docs}), 409, "invoice_document_incomplete")
 	if !slices.Equal(p.fields(), []string{"buyer.address"}) {
 		t.Fatalf("fields %v", p.fields())
 	}
 	var list struct {
 		Items []attachmentBody `json:"items"`
 	}
-	o.call(t, request{method: "GET", path: "/v1/invoices/" + inv.ID.String() + "/attachments"}).json(t, &list)
+	o.call(t, request{method: "GET", path: "/v1/invoices/" + invs[0].ID.String() + "/attachments"}).json(t, &list)
 	if len(list.Items) != 0 {
 		t.Fatalf("a refused render stored %+v", list.Items)
 	}
-
-	// An address given after posting does not change the issued invoice:
-	// its documents show the parties as posted, so this one still cannot
-	// have any (a credit note and a new invoice can).
-	in.Address = o.c.ukEntity.Address
-	_, err = o.c.svc.UpdateCustomer(o.c.ctx, cu.ID, cu.Version, in)
-	must(t, err)
-	wantProblem(t, o.call(t, request{method: "POST", path: docs}), 409, "invoice_document_incomplete")
 }
 
 // An invoice's documents show its parties as they were when it was

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -100,6 +101,49 @@ func TestFailedPostConsumesNoNumber(t *testing.T) {
 	must(t, err)
 	eq(t, "first number", invs[0].Number, "MUK-2025-000001")
 	eq(t, "second number", invs[1].Number, "MUK-2025-000002")
+}
+
+// Invoices record their parties at posting, for good, and EN 16931
+// documents need both addresses: a run with a party lacking one is neither
+// approved nor posted (an address removed after approval), naming it;
+// given the address, it goes through and the invoices carry it.
+func TestRunsNeedThePartiesPostalAddresses(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	s := b.site(t, "UK", "GBP", ukRules())
+	bare := b.customer(t, s, "Bare Ltd", "")
+	for _, cu := range []uuid.UUID{s.customer, bare} {
+		b.contract(t, s, cu, date(2025, 1, 1), contracts.Terms{}, line{b.monthly, "1", "100"})
+	}
+	run := b.prepared(t, s, date(2025, 1, 1))
+	refused := func(step string, err error, want string) {
+		t.Helper()
+		if contracts.ErrorCode(err) != "validation_failed" || !strings.Contains(err.Error(), want) {
+			t.Fatalf("%s: %v, want a validation error naming %s", step, err, want)
+		}
+	}
+	b.ownerExec(t, `UPDATE core.customer SET address_street = NULL, address_city = NULL, address_postcode = NULL, address_country = NULL WHERE id = $1`, bare)
+	_, err := b.svc.ApproveRun(b.ctx, run.ID)
+	refused("approve", err, "customer Bare Ltd")
+
+	b.ownerExec(t, `UPDATE core.customer SET address_street = '3 New Road', address_city = 'York', address_postcode = 'YO1 1AA', address_country = 'GB' WHERE id = $1`, bare)
+	_, err = b.svc.ApproveRun(b.ctx, run.ID)
+	must(t, err)
+	b.ownerExec(t, `UPDATE core.legal_entity SET address_street = NULL, address_city = NULL, address_postcode = NULL, address_country = NULL WHERE id = $1`, s.entity)
+	_, err = b.svc.PostRun(b.ctx, run.ID)
+	refused("post", err, "legal entity UK entity")
+	eq(t, "numbered invoices", b.count(t, `SELECT count(*) FROM billing.invoice WHERE number IS NOT NULL`), 0)
+
+	b.ownerExec(t, `UPDATE core.legal_entity SET address_street = '1 Main Street', address_city = 'Capital', address_postcode = '1000', address_country = 'GB' WHERE id = $1`, s.entity)
+	_, err = b.svc.PostRun(b.ctx, run.ID)
+	must(t, err)
+	invs, err := b.svc.RunInvoices(b.ctx, run.ID)
+	must(t, err)
+	for _, inv := range invs {
+		if inv.Seller == nil || inv.Seller.Address == nil || inv.Buyer == nil || inv.Buyer.Address == nil {
+			t.Fatalf("invoice %s posted with parties %+v, %+v", inv.Number, inv.Seller, inv.Buyer)
+		}
+	}
 }
 
 // A preview is prepare_run itself, rolled back: it shows the amounts and

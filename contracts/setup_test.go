@@ -93,8 +93,9 @@ func (b *testBundle) site(t *testing.T, id, currency string, r siteRules) site {
 		VALUES ($1, '2020-01-01', $2, $3, 12, $4, 'end_of_term', '{prefix}-{yyyy}-{seq:6}', $5, $6, $7, 2, $8, 'UTC',
 			999999999, -100, $9)`,
 		id, r.timing, r.proration, r.noticeDays, r.taxRate, r.reverseCharge, r.rounding, currency, r.grouping)
-	b.ownerQueryRow(t, `INSERT INTO core.legal_entity (site_id, name, vat_id, invoice_prefix) VALUES ($1, $1 || ' entity', $2, 'M' || $1) RETURNING id`,
-		[]any{&s.entity}, id, r.country+"999999999")
+	b.ownerQueryRow(t, `INSERT INTO core.legal_entity (site_id, name, vat_id, invoice_prefix, address_street, address_city, address_postcode, address_country)
+		VALUES ($1, $1 || ' entity', $2, 'M' || $1, '1 Main Street', 'Capital', '1000', $3) RETURNING id`,
+		[]any{&s.entity}, id, r.country+"999999999", r.country)
 	s.customer = b.customer(t, s, id+" customer", "")
 	b.ownerQueryRow(t, `INSERT INTO core.price_book (site_id, name, currency) VALUES ($1, 'standard', $2) RETURNING id`, []any{&s.book}, id, currency)
 	b.ownerExec(t, `INSERT INTO core.price (price_book_id, site_id, product_id, effective_from, unit_price, unit_cost)
@@ -110,8 +111,9 @@ func (b *testBundle) customer(t *testing.T, s site, name, vat string) uuid.UUID 
 	if vat != "" {
 		vatID = vat
 	}
-	b.ownerQueryRow(t, `INSERT INTO core.customer (site_id, name, vat_id, currency, language, timezone, payment_terms_days)
-		VALUES ($1, $2, $3, $4, 'en', 'UTC', 30) RETURNING id`, []any{&id}, s.id, name, vatID, s.currency)
+	b.ownerQueryRow(t, `INSERT INTO core.customer (site_id, name, vat_id, currency, language, timezone, payment_terms_days,
+		address_street, address_city, address_postcode, address_country)
+		VALUES ($1, $2, $3, $4, 'en', 'UTC', 30, '2 Side Street', 'Town', '2000', 'GB') RETURNING id`, []any{&id}, s.id, name, vatID, s.currency)
 	return id
 }
 

@@ -80,7 +80,8 @@ func (b *testBundle) site(t *testing.T, id, currency, tz, grouping string, price
 			currency, timezone, approval_amount_threshold, approval_min_margin_pct, contract_grouping)
 		VALUES ($1, '2020-01-01', 'advance', 'daily', 12, 30, 'end_of_term', '{prefix}-{yyyy}-{seq:6}', 0.20, false,
 			'half_up', 2, $2, $3, 999999999, -100, $4)`, id, currency, tz, grouping)
-	b.ownerQueryRow(t, `INSERT INTO core.legal_entity (site_id, name, vat_id, invoice_prefix) VALUES ($1, $1 || ' entity', $1 || '999999999', 'M' || $1) RETURNING id`,
+	b.ownerQueryRow(t, `INSERT INTO core.legal_entity (site_id, name, vat_id, invoice_prefix, address_street, address_city, address_postcode, address_country)
+		VALUES ($1, $1 || ' entity', $1 || '999999999', 'M' || $1, '1 Main Street', 'Capital', '1000', 'GB') RETURNING id`,
 		[]any{&s.entity}, id)
 	b.priceBook(t, s, currency, prices...)
 	return s
@@ -101,8 +102,9 @@ func (b *testBundle) priceBook(t *testing.T, s site, currency string, prices ...
 func (b *testBundle) customer(t *testing.T, s site, name string) uuid.UUID {
 	t.Helper()
 	var id uuid.UUID
-	b.ownerQueryRow(t, `INSERT INTO core.customer (site_id, name, currency, language, timezone, payment_terms_days)
-		VALUES ($1, $2, $3, 'en', 'UTC', 30) RETURNING id`, []any{&id}, s.id, name, s.currency)
+	b.ownerQueryRow(t, `INSERT INTO core.customer (site_id, name, currency, language, timezone, payment_terms_days,
+		address_street, address_city, address_postcode, address_country)
+		VALUES ($1, $2, $3, 'en', 'UTC', 30, '2 Side Street', 'Town', '2000', 'GB') RETURNING id`, []any{&id}, s.id, name, s.currency)
 	return id
 }
 

@@ -5,7 +5,9 @@
 -- was issued, not whatever the legal entity or customer says today: a
 -- document rendered again after a customer moved must be the same
 -- document. post_run takes the snapshot in the statement that numbers the
--- invoices, and the content hash (and so the chain) covers it.
+-- invoices, and the content hash (and so the chain) covers it. Since a
+-- party without an address can then never be completed on the invoice,
+-- approving or posting a run with such parties is refused.
 
 -- +goose StatementBegin
 -- A party of an invoice: {"name", "vat_id", "address": {"street", "city",
@@ -44,6 +46,8 @@ DECLARE
     n        integer;
 BEGIN
     run := billing.lock_run(p_run_id, '{approved}');
+    -- Again at posting: an address may have been removed since approval.
+    PERFORM billing.require_party_addresses(p_run_id);
     SELECT array_agg(DISTINCT legal_entity_id) INTO entities FROM billing.invoice WHERE run_id = p_run_id;
     IF entities IS NOT NULL THEN
         PERFORM billing.lock_series(entities, 'invoice');
@@ -111,7 +115,57 @@ END
 $$;
 -- +goose StatementEnd
 
+-- +goose StatementBegin
+-- A run whose seller or buyers lack the postal address EN 16931 requires
+-- would post invoices that can never have documents (their parties are
+-- recorded at posting, for good): approving and posting it are refused,
+-- naming them, until the addresses are given.
+CREATE FUNCTION billing.require_party_addresses(p_run_id uuid) RETURNS void
+    LANGUAGE plpgsql AS $$
+DECLARE
+    missing text;
+BEGIN
+    SELECT string_agg(p.what, '; ' ORDER BY p.what) INTO missing
+      FROM (SELECT format('legal entity %s', e.name) AS what
+              FROM billing.invoice i JOIN core.legal_entity e ON e.id = i.legal_entity_id
+             WHERE i.run_id = p_run_id AND e.address_street IS NULL
+            UNION
+            SELECT format('customer %s', cu.name)
+              FROM billing.invoice i JOIN core.customer cu ON cu.id = i.customer_id
+             WHERE i.run_id = p_run_id AND cu.address_street IS NULL) p;
+    IF missing IS NOT NULL THEN
+        RAISE EXCEPTION 'no postal address, which EN 16931 invoices need: %', missing
+            USING ERRCODE = 'MS003', COLUMN = 'address';
+    END IF;
+END
+$$;
+-- +goose StatementEnd
+
+-- +goose StatementBegin
+CREATE OR REPLACE FUNCTION billing.approve_run(p_run_id uuid) RETURNS void
+    LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM billing.lock_run(p_run_id, '{previewed}');
+    PERFORM billing.require_party_addresses(p_run_id);
+    UPDATE billing.invoice_run SET status = 'approved', approved_at = now(),
+           approved_by = coalesce(nullif(current_setting('messina.actor', true), ''), session_user)
+     WHERE id = p_run_id;
+END
+$$;
+-- +goose StatementEnd
+
 -- +goose Down
+-- +goose StatementBegin
+CREATE OR REPLACE FUNCTION billing.approve_run(p_run_id uuid) RETURNS void
+    LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM billing.lock_run(p_run_id, '{previewed}');
+    UPDATE billing.invoice_run SET status = 'approved', approved_at = now(),
+           approved_by = coalesce(nullif(current_setting('messina.actor', true), ''), session_user)
+     WHERE id = p_run_id;
+END
+$$;
+-- +goose StatementEnd
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION billing.post_run(p_run_id uuid) RETURNS integer
     LANGUAGE plpgsql SET jit = off SET enable_nestloop = off AS $$
@@ -186,4 +240,5 @@ $$;
 ALTER TABLE billing.invoice DISABLE TRIGGER invoice_guard;
 ALTER TABLE billing.invoice DROP CONSTRAINT invoice_parties_when_posted, DROP COLUMN buyer, DROP COLUMN seller;
 ALTER TABLE billing.invoice ENABLE TRIGGER invoice_guard;
+DROP FUNCTION billing.require_party_addresses(uuid);
 DROP FUNCTION billing.party(text, text, text, text, text, text);

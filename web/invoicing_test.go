@@ -323,20 +323,33 @@ func TestInvoicePageRendersDownloadableDocumentsAndCreditsInFull(t *testing.T) {
 	aud.post(path+"/credit-notes", credit).wantStatus(t, http.StatusForbidden)
 }
 
-func TestDocumentsOfAnIncompleteOrDraftInvoiceAreRefusedByName(t *testing.T) {
+func TestApprovalNeedsPostalAddressesAndDraftsHaveNoDocuments(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
+	// A customer from before addresses: approving a run that invoices it
+	// is refused, naming it, since its invoices could never have
+	// documents; with an address the same run is approved.
+	cu, err := b.orders.GetCustomer(b.admin, b.ukCustomer.ID)
+	must(t, err)
+	in := orders.CustomerInput{SiteID: cu.SiteID, Name: cu.Name, Currency: cu.Currency, Language: cu.Language, Timezone: cu.Timezone, PaymentTermsDays: cu.PaymentTermsDays}
+	cu, err = b.orders.UpdateCustomer(b.admin, cu.ID, cu.Version, in)
+	must(t, err)
 	b.contract(t, b.ukCustomer, "1", date(2025, 3, 1))
-	_, invs := b.postedRun(t, "UK", date(2025, 3, 31))
+	early, err := b.contracts.PlanRun(b.admin, "UK", date(2025, 3, 31))
+	must(t, err)
+	_, err = b.contracts.PrepareRun(b.admin, early.ID)
+	must(t, err)
 	staff := b.signedIn(t, b.token(t, auth.RoleStaff))
-	// Neither the legal entity nor Acme has an address.
-	res := staff.post("/invoices/"+invs[0].ID.String()+"/documents", nil).wantStatus(t, http.StatusConflict)
-	if got := fieldErrors(res); !slices.Equal(got, []string{"seller.address: is required on an EN 16931 invoice", "buyer.address: is required on an EN 16931 invoice"}) {
-		t.Fatalf("incomplete: %v", got)
+	refused := staff.post("/invoice-runs/"+early.ID.String()+"/approve", url.Values{"confirm": {"yes"}}).wantStatus(t, http.StatusUnprocessableEntity)
+	if got := fieldErrors(refused); len(got) != 1 || !strings.Contains(got[0], "customer Acme Ltd") || strings.Contains(got[0], "legal entity") {
+		t.Fatalf("approving a run for a customer without address: %v", got)
 	}
-	if atts, _ := b.files.ListAttachments(b.admin, filestore.OwnerInvoice, invs[0].ID, uuid.Nil, 10); len(atts) != 0 {
-		t.Fatalf("a refused render stored %v", atts)
-	}
+	in.Address = &orders.Address{Street: "9 Customer Way", City: "Leeds", Postcode: "LS1 1AA", Country: "GB"}
+	_, err = b.orders.UpdateCustomer(b.admin, cu.ID, cu.Version, in)
+	must(t, err)
+	staff.post("/invoice-runs/"+early.ID.String()+"/approve", url.Values{"confirm": {"yes"}}).wantStatus(t, http.StatusSeeOther)
+	_, err = b.contracts.PostRun(b.admin, early.ID)
+	must(t, err)
 
 	b.contract(t, b.ukCustomer, "1", date(2025, 4, 1))
 	run, err := b.contracts.PlanRun(b.admin, "UK", date(2025, 4, 30))

@@ -116,9 +116,11 @@ func (b *testBundle) catalog(t *testing.T) {
 		must(t, err)
 	}
 	var err error
-	b.ukEntity, err = b.orders.CreateLegalEntity(ctx, orders.LegalEntityInput{SiteID: "UK", Name: "Messina UK Ltd", VATID: "GB123456789", InvoicePrefix: "MUK"})
+	b.ukEntity, err = b.orders.CreateLegalEntity(ctx, orders.LegalEntityInput{SiteID: "UK", Name: "Messina UK Ltd", VATID: "GB123456789", InvoicePrefix: "MUK",
+		Address: &orders.Address{Street: "1 High Street", City: "London", Postcode: "EC1A 1BB", Country: "GB"}})
 	must(t, err)
-	b.frEntity, err = b.orders.CreateLegalEntity(ctx, orders.LegalEntityInput{SiteID: "FR", Name: "Messina France SAS", VATID: "FR12345678901", InvoicePrefix: "MFR"})
+	b.frEntity, err = b.orders.CreateLegalEntity(ctx, orders.LegalEntityInput{SiteID: "FR", Name: "Messina France SAS", VATID: "FR12345678901", InvoicePrefix: "MFR",
+		Address: &orders.Address{Street: "1 rue de Rivoli", City: "Paris", Postcode: "75001", Country: "FR"}})
 	must(t, err)
 	b.ukCustomer = b.customer(t, "UK", "Acme Ltd")
 	b.frCustomer = b.customer(t, "FR", "Dupont SA")
@@ -145,7 +147,8 @@ func (b *testBundle) customer(t *testing.T, site, name string) orders.Customer {
 	if site == "FR" {
 		cur, tz = "EUR", "Europe/Paris"
 	}
-	c, err := b.orders.CreateCustomer(b.admin, orders.CustomerInput{SiteID: site, Name: name, Currency: cur, Language: "en", Timezone: tz, PaymentTermsDays: 30})
+	c, err := b.orders.CreateCustomer(b.admin, orders.CustomerInput{SiteID: site, Name: name, Currency: cur, Language: "en", Timezone: tz, PaymentTermsDays: 30,
+		Address: &orders.Address{Street: "9 Customer Way", City: "Leeds", Postcode: "LS1 1AA", Country: "GB"}})
 	must(t, err)
 	return c
 }

@@ -22,7 +22,8 @@ func seed(ctx context.Context, owner *pgxpool.Pool, customers, perContract int) 
 			currency, timezone, approval_amount_threshold, approval_min_margin_pct)
 		VALUES ('BENCH', '2020-01-01', 'advance', 'daily', 12, 30, 'end_of_term', '{prefix}-{yyyy}-{seq:7}', 0.2, true,
 			'half_up', 2, 'EUR', 'UTC', 1000000, 0);
-		INSERT INTO core.legal_entity (site_id, name, vat_id, invoice_prefix) VALUES ('BENCH', 'Bench SAS', 'FR00000000000', 'BENCH');
+		INSERT INTO core.legal_entity (site_id, name, vat_id, invoice_prefix, address_street, address_city, address_postcode, address_country)
+		VALUES ('BENCH', 'Bench SAS', 'FR00000000000', 'BENCH', '1 rue du Banc', 'Paris', '75001', 'FR');
 		INSERT INTO core.product (sku, name, kind, billing_frequency, default_term_months)
 		VALUES ('BENCH-SVC', 'Bench service', 'recurring', 'monthly', 12);
 		CREATE SCHEMA bench;
@@ -39,8 +40,10 @@ func seed(ctx context.Context, owner *pgxpool.Pool, customers, perContract int) 
 	_, err = owner.Exec(ctx, `
 		WITH e AS (SELECT id FROM core.legal_entity WHERE site_id = 'BENCH'),
 		cu AS (
-			INSERT INTO core.customer (site_id, name, vat_id, currency, language, timezone)
-			SELECT 'BENCH', 'Customer ' || g, CASE WHEN g % 5 = 0 THEN 'DE' || lpad(g::text, 9, '0') END, 'EUR', 'en', 'UTC'
+			INSERT INTO core.customer (site_id, name, vat_id, currency, language, timezone,
+			                           address_street, address_city, address_postcode, address_country)
+			SELECT 'BENCH', 'Customer ' || g, CASE WHEN g % 5 = 0 THEN 'DE' || lpad(g::text, 9, '0') END, 'EUR', 'en', 'UTC',
+			       g || ' Benchstraße', 'Berlin', '10115', 'DE'
 			  FROM generate_series(1, $1::integer) g
 			RETURNING id),
 		o AS (
