@@ -26,7 +26,7 @@ func Begin(ctx context.Context, pool *pgxpool.Pool) (pgx.Tx, error) {
 	if err != nil {
 		return nil, err
 	}
-	begin, err := beginQuery(set[0], set[1], set[2])
+	begin, err := beginQuery(set)
 	if err != nil {
 		return nil, err
 	}
@@ -47,17 +47,17 @@ var literalEscaper = strings.NewReplacer(`\`, `\\`, `'`, `''`)
 // literals: backslash and quote doubled, which is safe whatever
 // standard_conforming_strings says. NUL cannot be sent in a query; it is
 // refused, as PostgreSQL refuses it in a text parameter.
-func beginQuery(actor, requestID, sites string) (string, error) {
+func beginQuery(values [3]string) (string, error) {
 	var b strings.Builder
 	b.WriteString("BEGIN; SELECT ")
-	for i, kv := range [...][2]string{{"messina.actor", actor}, {"messina.request_id", requestID}, {"messina.sites", sites}} {
-		if strings.IndexByte(kv[1], 0) >= 0 {
-			return "", fmt.Errorf("set transaction context: %s contains NUL", kv[0])
+	for i, name := range settingNames {
+		if strings.IndexByte(values[i], 0) >= 0 {
+			return "", fmt.Errorf("set transaction context: %s contains NUL", name)
 		}
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		fmt.Fprintf(&b, "set_config('%s', E'%s', true)", kv[0], literalEscaper.Replace(kv[1]))
+		fmt.Fprintf(&b, "set_config('%s', E'%s', true)", name, literalEscaper.Replace(values[i]))
 	}
 	return b.String(), nil
 }
@@ -85,9 +85,15 @@ func InQueries(ctx context.Context, pool *pgxpool.Pool, fn func(*queries.Queries
 	return InTx(ctx, pool, func(tx pgx.Tx) error { return fn(queries.New(tx)) })
 }
 
-// contextQuery sets what beginQuery sets, as parameters: Single sends it
-// in the same pipeline as the statement it prepares for.
-const contextQuery = `SELECT set_config('messina.actor', $1, true), set_config('messina.request_id', $2, true), set_config('messina.sites', $3, true)`
+// contextQuery sets what beginQuery sets, the values as parameters:
+// Single sends it in the same pipeline as the statement it prepares for.
+var contextQuery = func() string {
+	calls := make([]string, len(settingNames))
+	for i, name := range settingNames {
+		calls[i] = fmt.Sprintf("set_config('%s', $%d, true)", name, i+1)
+	}
+	return "SELECT " + strings.Join(calls, ", ")
+}()
 
 // Single returns the generated queries bound to a connection that runs
 // every statement alone, in a transaction of its own, after the
@@ -104,8 +110,12 @@ func Single(ctx context.Context, pool *pgxpool.Pool) (*queries.Queries, error) {
 	return queries.New(single{pool: pool, args: []any{set[0], set[1], set[2]}}), nil
 }
 
-// settings are the values of messina.actor, messina.request_id and
-// messina.sites ("*" for all sites) for the principal in ctx.
+// settingNames are the transaction settings the audit trigger and the
+// row-level security policies read, in the order settings gives them.
+var settingNames = [3]string{"messina.actor", "messina.request_id", "messina.sites"}
+
+// settings are the values of settingNames ("*" for all sites) for the
+// principal in ctx.
 func settings(ctx context.Context) ([3]string, error) {
 	p, ok := FromContext(ctx)
 	if !ok {
