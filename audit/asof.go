@@ -138,7 +138,11 @@ func asOfEach(ctx context.Context, db queries.DBTX, t Table, keys []json.RawMess
 	if len(backward) == 0 {
 		return rows, errs, nil
 	}
-	current, err := currentRows(ctx, q, tableID, norm, backward)
+	backKeys := make([][]byte, len(backward))
+	for j, i := range backward {
+		backKeys[j] = norm[i]
+	}
+	current, err := currentRows(ctx, q, tableID, backKeys)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -147,25 +151,21 @@ func asOfEach(ctx context.Context, db queries.DBTX, t Table, keys []json.RawMess
 	// those keys again, after the rows: in READ COMMITTED every change a
 	// row shows has its log row committed by then, and undoing a change
 	// the row does not show yet is harmless (an undo sets old values).
-	reread := make([][]byte, len(backward))
-	for j, i := range backward {
-		reread[j] = norm[i]
-	}
-	if err := src.reload(ctx, reread); err != nil {
+	if err := src.reload(ctx, backKeys); err != nil {
 		return nil, nil, err
 	}
-	for _, i := range backward {
-		rows[i], errs[i] = replayBackward(t, keys[i], norm[i], current[i], src.after(norm[i], at), at, vm)
+	for j, i := range backward {
+		rows[i], errs[i] = replayBackward(t, keys[i], norm[i], current[j], src.after(norm[i], at), at, vm)
 	}
 	return rows, errs, nil
 }
 
-// currentRows reads today's rows of the keys norm[i] for i in which, in one
-// statement, keyed by i; a key whose row does not exist is absent.
-func currentRows(ctx context.Context, q *queries.Queries, tableID int32, norm [][]byte, which []int) (map[int]json.RawMessage, error) {
-	list := make([]json.RawMessage, len(which))
-	for j, i := range which {
-		list[j] = norm[i]
+// currentRows reads today's rows of keys (normalized), in one statement:
+// current[j] is that of keys[j], nil when it does not exist.
+func currentRows(ctx context.Context, q *queries.Queries, tableID int32, keys [][]byte) ([]json.RawMessage, error) {
+	list := make([]json.RawMessage, len(keys))
+	for j, k := range keys {
+		list[j] = k
 	}
 	b, err := json.Marshal(list)
 	if err != nil {
@@ -175,13 +175,11 @@ func currentRows(ctx context.Context, q *queries.Queries, tableID int32, norm []
 	if err != nil {
 		return nil, dbError("current rows", err)
 	}
-	out := make(map[int]json.RawMessage, len(rows))
+	current := make([]json.RawMessage, len(keys))
 	for _, r := range rows {
-		if r.Current != nil {
-			out[which[r.Ord-1]] = r.Current
-		}
+		current[r.Ord-1] = r.Current
 	}
-	return out, nil
+	return current, nil
 }
 
 // replayForward rebuilds the row from its INSERT through events (all at or
