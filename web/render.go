@@ -17,6 +17,7 @@ import (
 
 	"github.com/messina-oms/messina/auth"
 	"github.com/messina-oms/messina/contracts"
+	"github.com/messina-oms/messina/internal/bytesize"
 	"github.com/messina-oms/messina/orders"
 )
 
@@ -153,7 +154,7 @@ var templateFuncs = template.FuncMap{
 	"yesno":      yesno,
 	"hexHash":    func(b []byte) string { return hex.EncodeToString(b) },
 	"policyName": policyName,
-	"size":       size,
+	"size":       bytesize.Format,
 	"short":      func(s string) string { return s[:min(len(s), 12)] },
 	"prev":       func(n int) int { return n - 1 },
 	"actionName": actionName,
@@ -223,19 +224,6 @@ func when(t time.Time) string {
 		return "—"
 	}
 	return t.UTC().Format("2006-01-02 15:04:05 UTC")
-}
-
-func size(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 // actionName is the button that moves an order to status to.

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/messina-oms/messina/backup"
+	"github.com/messina-oms/messina/internal/bytesize"
 )
 
 // backupFlags are the flags backup and restore share.
@@ -89,7 +90,7 @@ func runBackup(ctx context.Context, args []string) error {
 	}
 	m := res.Manifest
 	fmt.Printf("backup %s complete: database %s (sha256 %s), %d blobs of %s (%d copied, %d already in the backup directory)\n",
-		res.Dir, humanBytes(m.Database.Size), m.Database.SHA256, m.BlobCount, humanBytes(m.BlobBytes), res.BlobsCopied, res.BlobsReused)
+		res.Dir, bytesize.Format(m.Database.Size), m.Database.SHA256, m.BlobCount, bytesize.Format(m.BlobBytes), res.BlobsCopied, res.BlobsReused)
 	return nil
 }
 
@@ -120,7 +121,7 @@ func runRestore(ctx context.Context, args []string) error {
 		}
 		m := rep.Manifest
 		fmt.Printf("backup %s is intact: database %s (sha256 %s, schema version %d, taken %s), %d blobs of %s verified\n",
-			bf.dir, humanBytes(m.Database.Size), m.Database.SHA256, m.SchemaVersion, m.CreatedAt.Format("2006-01-02 15:04:05Z"), rep.BlobsChecked, humanBytes(rep.BytesChecked))
+			bf.dir, bytesize.Format(m.Database.Size), m.Database.SHA256, m.SchemaVersion, m.CreatedAt.Format("2006-01-02 15:04:05Z"), rep.BlobsChecked, bytesize.Format(rep.BytesChecked))
 		return nil
 	}
 
@@ -150,7 +151,7 @@ func runRestore(ctx context.Context, args []string) error {
 	}
 	m := rep.Manifest
 	fmt.Printf("restore: blobs: %d of %s in the store (%d uploaded, %d already there)\n",
-		m.BlobCount, humanBytes(m.BlobBytes), rep.BlobsUploaded, rep.BlobsPresent)
+		m.BlobCount, bytesize.Format(m.BlobBytes), rep.BlobsUploaded, rep.BlobsPresent)
 	verb := "restored"
 	if resume {
 		verb = "finished"
@@ -167,20 +168,6 @@ func runRestore(ctx context.Context, args []string) error {
 		fmt.Printf("restore: the backup's schema version %d is older than this messina's %d: run messina migrate\n", rep.SchemaVersion, rep.LatestSchemaVersion)
 	}
 	return nil
-}
-
-// humanBytes renders a size for people: 1.5 MiB.
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 // runPruneBackups removes old and failed backups under --dir and the blob
@@ -223,6 +210,6 @@ func runPruneBackups(ctx context.Context, args []string) error {
 		fmt.Printf("%s incomplete backup %s\n", verb, filepath.Join(dir, name))
 	}
 	fmt.Printf("prune-backups: %d complete backups kept; %s %d older and %d incomplete backups, %d blob files (%s) no kept backup needs and %d half-written files\n",
-		len(res.Kept), verb, len(res.Removed), len(res.Incomplete), res.BlobsRemoved, humanBytes(res.BytesRemoved), res.TempFilesRemoved)
+		len(res.Kept), verb, len(res.Removed), len(res.Incomplete), res.BlobsRemoved, bytesize.Format(res.BytesRemoved), res.TempFilesRemoved)
 	return nil
 }
